@@ -1,0 +1,35 @@
+# mmlearn — the two commands:  make lab  (run the course)   make test  (test it)
+#
+# Both create .venv on first use and install the package with its dev extra; the install is
+# redone only when pyproject.toml changes (the stamp file below is older than it).
+
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.mmlearn-installed
+
+.PHONY: lab test course student setup clean
+
+lab: $(STAMP)  ## open JupyterLab on the notebooks
+	$(BIN)/jupyter lab notebooks/
+
+test: $(STAMP)  ## unit tests + every notebook (nbval), in one pytest run
+	$(BIN)/python -m pytest
+
+course: $(STAMP)  ## execute every notebook headless and print the course report
+	$(BIN)/python -m mmlearn.course run
+
+student: $(STAMP)  ## write student copies of the notebooks (solutions removed) to student/
+	$(BIN)/python -m mmlearn.course student student/
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 10), f"mmlearn needs Python >= 3.10; $(PYTHON) is {sys.version.split()[0]} (try: make PYTHON=python3.11 ...)"'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	$(BIN)/python -m ipykernel install --sys-prefix --name mmlearn --display-name "Python (mmlearn)"
+	@touch $@
+
+clean:  ## remove the virtual environment and results
+	rm -rf $(VENV) results student

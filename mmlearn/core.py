@@ -1,0 +1,67 @@
+"""Reproducibility, device choice and the budget profile — the first cell of every notebook.
+
+    from mmlearn import seed_everything, pick_device, by_profile
+    seed_everything(0)
+    device = pick_device()                      # cuda -> mps -> cpu, or $MMLEARN_DEVICE
+    steps = by_profile(ci=200, default=2_000, full=20_000)
+"""
+from __future__ import annotations
+
+import os
+import random
+
+import numpy as np
+import torch
+
+PROFILES = ("ci", "default", "full")
+
+
+def seed_everything(seed: int) -> int:
+    """Seed Python's, NumPy's and torch's (CPU and all GPUs) random generators; return the seed."""
+    seed = int(seed)
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)  # also seeds every CUDA device
+    return seed
+
+
+def pick_device(prefer: str | None = None) -> torch.device:
+    """The fastest available device: cuda, then mps, then cpu.
+
+    `prefer` (or the environment variable MMLEARN_DEVICE) forces one, e.g. "cpu" to compare speeds.
+    Asking for a device that is not there raises a RuntimeError that says what is.
+    """
+    name = prefer or os.environ.get("MMLEARN_DEVICE")
+    if name:
+        device = torch.device(name)
+        if device.type == "cuda" and not torch.cuda.is_available():
+            raise RuntimeError(f"MMLEARN_DEVICE={name!r} but CUDA is not available here; use 'cpu'.")
+        if device.type == "mps" and not _mps_available():
+            raise RuntimeError(f"MMLEARN_DEVICE={name!r} but MPS is not available here; use 'cpu'.")
+        return device
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    if _mps_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+def _mps_available() -> bool:
+    backend = getattr(torch.backends, "mps", None)
+    return bool(backend and backend.is_available())
+
+
+def profile() -> str:
+    """The budget profile, from $MMLEARN_PROFILE: 'ci' (smallest), 'default', or 'full' (longest)."""
+    name = os.environ.get("MMLEARN_PROFILE", "default").strip().lower() or "default"
+    if name not in PROFILES:
+        raise ValueError(f"MMLEARN_PROFILE={name!r} is not a profile; choose one of {', '.join(PROFILES)}.")
+    return name
+
+
+def by_profile(ci, default, full=None):
+    """Pick the value for the current profile; `full` falls back to `default` when not given.
+
+    >>> steps = by_profile(ci=100, default=1_000, full=10_000)
+    """
+    return {"ci": ci, "default": default, "full": default if full is None else full}[profile()]

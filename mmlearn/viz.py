@@ -1,0 +1,71 @@
+"""Plots that every notebook needs. Each returns its matplotlib Axes so a cell can add to it."""
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from .train import History
+
+
+def smooth(values, weight: float = 0.9) -> np.ndarray:
+    """Exponential moving average (TensorBoard-style, bias-corrected) of a 1-D sequence."""
+    values = np.asarray(values, dtype=float)
+    out = np.empty_like(values)
+    avg = 0.0
+    for i, v in enumerate(values):
+        avg = weight * avg + (1 - weight) * v
+        out[i] = avg / (1 - weight ** (i + 1))
+    return out
+
+
+def plot_history(history: History, *, title: str = "Training loss", ax=None, log_y: bool = False,
+                 metrics: list[str] | None = None):
+    """Loss per step (raw, faint; smoothed, bold) and, on a right-hand axis, the evaluation metrics."""
+    ax = ax or plt.subplots(figsize=(6, 3.5))[1]
+    ax.plot(history.steps, history.loss, color="C0", alpha=0.25, lw=0.8)
+    ax.plot(history.steps, smooth(history.loss), color="C0", lw=2, label="loss (smoothed)")
+    ax.set(title=title, xlabel="optimiser step", ylabel="loss")
+    if log_y:
+        ax.set_yscale("log")
+    handles, labels = ax.get_legend_handles_labels()
+    names = metrics if metrics is not None else sorted({k for e in history.evals for k in e})
+    if history.evals and names:
+        right = ax.twinx()
+        for i, name in enumerate(names, start=1):
+            right.plot(history.eval_steps, history.metric(name), "o-", color=f"C{i}", label=name)
+        right.set_ylabel("evaluation")
+        h2, l2 = right.get_legend_handles_labels()
+        handles, labels = handles + h2, labels + l2
+    ax.legend(handles, labels, loc="best", fontsize="small")
+    return ax
+
+
+def plot_histories(histories: dict[str, History], *, title: str = "Training loss", ax=None,
+                   log_y: bool = False):
+    """Smoothed loss curves of several runs on one axis, to compare them."""
+    ax = ax or plt.subplots(figsize=(6, 3.5))[1]
+    for i, (name, h) in enumerate(histories.items()):
+        ax.plot(h.steps, smooth(h.loss), color=f"C{i}", lw=2, label=name)
+    ax.set(title=title, xlabel="optimiser step", ylabel="loss (smoothed)")
+    if log_y:
+        ax.set_yscale("log")
+    ax.legend(fontsize="small")
+    return ax
+
+
+def plot_spectrogram(spec, *, sample_rate: int | None = None, hop: int | None = None, title: str = "Spectrogram",
+                     ax=None, db: bool = True, ylabel: str = "frequency bin"):
+    """Show a (freq, time) magnitude spectrogram, in decibels by default, low frequencies at the bottom."""
+    spec = np.asarray(spec, dtype=float)
+    if db:
+        spec = 20 * np.log10(np.maximum(spec, 1e-5 * max(spec.max(), 1e-12)))
+    ax = ax or plt.subplots(figsize=(6, 3))[1]
+    extent = None
+    xlabel = "frame"
+    if sample_rate and hop:
+        extent = (0, spec.shape[1] * hop / sample_rate, 0, spec.shape[0])
+        xlabel = "time (s)"
+    im = ax.imshow(spec, origin="lower", aspect="auto", cmap="magma", extent=extent)
+    ax.figure.colorbar(im, ax=ax, label="dB" if db else "magnitude")
+    ax.set(title=title, xlabel=xlabel, ylabel=ylabel)
+    return ax

@@ -1,0 +1,51 @@
+import random
+
+import numpy as np
+import pytest
+import torch
+
+from mmlearn import by_profile, pick_device, profile, seed_everything
+
+
+def draw():
+    return random.random(), float(np.random.rand()), torch.rand(3).tolist()
+
+
+def test_seed_everything_repeats_python_numpy_and_torch():
+    seed_everything(123)
+    first = draw()
+    seed_everything(123)
+    assert draw() == first
+    seed_everything(124)
+    assert draw() != first
+
+
+def test_pick_device_honours_environment(monkeypatch):
+    monkeypatch.setenv("MMLEARN_DEVICE", "cpu")
+    assert pick_device() == torch.device("cpu")
+    monkeypatch.delenv("MMLEARN_DEVICE")
+    assert pick_device().type in {"cuda", "mps", "cpu"}
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
+def test_pick_device_refuses_missing_cuda_with_a_clear_message(monkeypatch):
+    monkeypatch.setenv("MMLEARN_DEVICE", "cuda")
+    with pytest.raises(RuntimeError, match="CUDA is not available"):
+        pick_device()
+
+
+@pytest.mark.parametrize("name, expected", [("ci", 1), ("default", 2), ("full", 3), ("", 2), (" FULL ", 3)])
+def test_by_profile_picks_the_profiles_value(monkeypatch, name, expected):
+    monkeypatch.setenv("MMLEARN_PROFILE", name)
+    assert by_profile(ci=1, default=2, full=3) == expected
+
+
+def test_by_profile_full_falls_back_to_default(monkeypatch):
+    monkeypatch.setenv("MMLEARN_PROFILE", "full")
+    assert by_profile(ci=1, default=2) == 2
+
+
+def test_unknown_profile_is_a_clear_error(monkeypatch):
+    monkeypatch.setenv("MMLEARN_PROFILE", "fast")
+    with pytest.raises(ValueError, match="ci, default, full"):
+        profile()

@@ -1,0 +1,129 @@
+import json
+import re
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError
+
+from mmlearn import course
+
+CELL = '''\
+def softmax(x):
+    """Softmax over the last axis."""
+    ### BEGIN SOLUTION
+    # Subtract the max for numerical stability.
+    e = (x - x.max(-1, keepdims=True)).exp()
+    return e / e.sum(-1, keepdims=True)
+    ### END SOLUTION
+
+### BEGIN SOLUTION
+"""Pick the best answer."""
+best = 1
+### END SOLUTION
+print("after")'''
+
+
+def test_strip_solutions_keeps_indentation_and_names_each_exercise():
+    source, count = course.strip_solutions(CELL, "05", 3)
+    assert count == 2
+    assert source.splitlines() == [
+        "def softmax(x):",
+        '    """Softmax over the last axis."""',
+        '    raise NotImplementedError("Exercise 05.3: Subtract the max for numerical stability.")',
+        "",
+        'raise NotImplementedError("Exercise 05.4: Pick the best answer.")',
+        'print("after")',
+    ]
+    compile(source, "cell", "exec")
+
+
+@pytest.mark.parametrize("broken, problem", [
+    ("### BEGIN SOLUTION\nx = 1", "never closed"),
+    ("x = 1\n### END SOLUTION", "without"),
+    ("### BEGIN SOLUTION\n### BEGIN SOLUTION\n### END SOLUTION", "inside another"),
+])
+def test_strip_solutions_rejects_broken_markers_naming_the_place(broken, problem):
+    with pytest.raises(ValueError, match=f"nb.ipynb, cell 4: .*{problem}"):
+        course.strip_solutions(broken, "00", 1, where="nb.ipynb, cell 4")
+
+
+def test_exercise_title_falls_back_when_the_block_has_no_comment():
+    assert course.exercise_title(["x = 1"]) == "write your solution here"
+    assert course.exercise_title(["    '''Docstring.'''"]) == "Docstring."
+
+
+def solution_lines(nb):
+    lines = []
+    for cell in nb.cells:
+        inside = False
+        for line in cell.source.splitlines():
+            if line.strip() == course.BEGIN:
+                inside = True
+            elif line.strip() == course.END:
+                inside = False
+            elif inside and line.strip() and not line.strip().startswith("#"):
+                lines.append(line.strip())
+    return lines
+
+
+def test_student_copies_hold_no_solutions_and_no_outputs(tmp_path):
+    written = course.write_student_copies(tmp_path)
+    assert {p.name for p in written} == {p.name for p in course.list_notebooks()}
+    for path in written:
+        student = nbformat.read(path, as_version=4)
+        original = nbformat.read(course.NOTEBOOKS / path.name, as_version=4)
+        text = "\n".join(c.source for c in student.cells)
+        assert course.BEGIN not in text and course.END not in text
+        for line in solution_lines(original):
+            assert line not in text, f"{path.name} leaks solution line {line!r}"
+        assert all(not c.get("outputs") and c.get("execution_count") is None
+                   for c in student.cells if c.cell_type == "code")
+        n_exercises = len(re.findall(r"raise NotImplementedError\(\"Exercise \d+\.\d+: ", text))
+        assert n_exercises == sum(c.source.count(course.BEGIN) for c in original.cells)
+
+
+def test_a_student_copy_runs_up_to_and_fails_at_its_first_exercise(tmp_path, monkeypatch):
+    monkeypatch.setenv("MMLEARN_PROFILE", "ci")
+    monkeypatch.setenv("MMLEARN_RESULTS", str(tmp_path / "results"))
+    [path] = course.write_student_copies(tmp_path, ["00"])
+    nb = nbformat.read(path, as_version=4)
+    first = next(i for i, c in enumerate(nb.cells) if "raise NotImplementedError" in c.source)
+    client = NotebookClient(nb, timeout=300, kernel_name="python3",
+                            resources={"metadata": {"path": str(course.NOTEBOOKS)}})
+    with pytest.raises(CellExecutionError, match="Exercise 00.1"):
+        client.execute()
+    executed = [i for i, c in enumerate(nb.cells) if c.cell_type == "code" and c.execution_count]
+    assert executed[-1] == first
+    for cell in nb.cells[:first]:
+        assert not any(o.get("output_type") == "error" for o in cell.get("outputs", []))
+
+
+def test_run_notebook_measures_time_memory_and_collects_the_record(tmp_path):
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["mmlearn"] = {"budget_s": 120}
+    nb.cells = [nbformat.v4.new_code_cell(
+        "import numpy as np\nblock = np.ones(50_000_000)  # 400 MB that the memory probe must see\n"
+        "import time; time.sleep(0.5)\n"
+        "from mmlearn import report\nreport.record({'acc': 0.8}, {'acc': 0.9})")]
+    path = tmp_path / "97_probe.ipynb"
+    nbformat.write(nb, path)
+    run = course.run_notebook(path, tmp_path / "results")
+    assert run.seconds > 0.5 and run.peak_mib > 400
+    assert run.record["metrics"] == {"acc": 0.8}
+    assert run.problems == ["missed bar(s)"]
+    assert (tmp_path / "results" / "executed" / "97_probe.ipynb").exists()
+
+
+def test_the_report_table_shows_every_metric_against_its_bar():
+    ok = course.Run("00_a", 12.34, 500, 90, record={
+        "metrics": {"acc": 0.95, "chance": 0.33}, "bars": {"acc": [">=", 0.9]}, "passed": {"acc": True}})
+    broken = course.Run("01_b", 200, 3000, 120, error="ValueError: boom", problems=["error: ValueError: boom"])
+    rows = course.table_rows([ok, broken])
+    assert rows[0] == ["00_a", "12.3", "90", "500", "acc", "0.95", ">= 0.9 ✓", "pass"]
+    assert rows[1][4:7] == ["chance", "0.33", ""]
+    assert rows[2][0] == "01_b" and rows[2][-1].startswith("FAIL: error: ValueError")
+    markdown = course.format_markdown(rows).splitlines()
+    assert markdown[0].startswith("| notebook | seconds") and len(markdown) == 5
+    assert "12.3" in course.format_text(rows)
+    json.dumps([r.__dict__ for r in [ok, broken]])
