@@ -10,8 +10,11 @@ STAMP  := $(VENV)/.mmlearn-installed
 
 .PHONY: lab test course student setup clean
 
+# Jupyter refuses to run as root unless told; containers often are root.
+LAB_ARGS ?= $(if $(filter 0,$(shell id -u)),--allow-root)
+
 lab: $(STAMP)  ## open JupyterLab on the notebooks
-	$(BIN)/jupyter lab notebooks/
+	$(BIN)/jupyter lab $(LAB_ARGS) notebooks/
 
 test: $(STAMP)  ## unit tests + every notebook (nbval), in one pytest run
 	$(BIN)/python -m pytest
