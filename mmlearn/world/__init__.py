@@ -1,0 +1,94 @@
+"""The shared synthetic world: scenes with exact ground truth, and language about them.
+
+    from mmlearn.world import World
+    world = World()                       # 32x32 scenes, up to 3 objects, seed 0
+    train = world.split("train", 5_000)   # scenes + 5 captions, 5 questions and tags per scene
+    train.scenes[0].objects, train.captions[0], train.questions[0]
+
+Splits are deterministic: the same world and split give byte-identical data, and a longer split
+starts with the shorter one (scenes are made in seeded chunks).
+"""
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+
+import numpy as np
+
+from .language import ANSWERS, QUESTION_TYPES, Question, Vocab, captions, pad, questions, tags, tokenize
+from .scenes import COLORS, PLACES, SHAPES, SIZES, Object, Scene, Scenes, render_scenes
+
+SPLITS = ("train", "val", "test", "compositional")
+# (shape, colour) pairs never seen in train/val/test; every "compositional" scene has one (as object 0).
+HELD_OUT_PAIRS = (("circle", "green"), ("square", "purple"), ("triangle", "white"),
+                  ("diamond", "yellow"), ("cross", "blue"))
+CHUNK = 1000
+
+
+@dataclass
+class WorldSplit:
+    """N scenes and their language: captions (N lists of 5), questions (N lists), tags (N lists)."""
+
+    name: str
+    scenes: Scenes
+    captions: list[list[str]]
+    questions: list[list[Question]]
+    tags: list[list[str]]
+
+    def __len__(self) -> int:
+        return len(self.scenes)
+
+
+class World:
+    """A seeded generator of aligned scenes and language. See the module docstring."""
+
+    def __init__(self, size: int = 32, max_objects: int = 3, seed: int = 0, held_out=HELD_OUT_PAIRS,
+                 captions_per_scene: int = 5, questions_per_scene: int = 5):
+        if size < 16:
+            raise ValueError(f"size {size} is too small to draw {max_objects} objects; use 32, 48 or 64")
+        self.size, self.max_objects, self.seed = size, max_objects, seed
+        self.held_out = tuple(held_out)
+        self.captions_per_scene, self.questions_per_scene = captions_per_scene, questions_per_scene
+
+    def __repr__(self) -> str:
+        return f"World(size={self.size}, max_objects={self.max_objects}, seed={self.seed})"
+
+    def _chunk(self, split: str, index: int, n: int) -> WorldSplit:
+        rng = np.random.default_rng([self.seed, SPLITS.index(split), index])
+        forced = self.held_out if split == "compositional" else ()
+        scenes = render_scenes(rng, n, self.size, self.max_objects, banned_pairs=self.held_out if not forced else (),
+                               forced_pairs=forced)
+        caps = [captions(s, rng, self.captions_per_scene) for s in scenes]
+        answer_counts = Counter()  # balances answers across the chunk's scenes
+        qs = [questions(s, rng, self.questions_per_scene, answer_counts) for s in scenes]
+        return WorldSplit(split, scenes, caps, qs, [tags(s) for s in scenes])
+
+    def split(self, name: str, n: int) -> WorldSplit:
+        """The first n scenes of split `name` ('train', 'val', 'test' or 'compositional') with their language."""
+        if name not in SPLITS:
+            raise ValueError(f"unknown split {name!r}; choose one of {SPLITS}")
+        chunks = [self._chunk(name, i, min(CHUNK, n - i * CHUNK)) for i in range(-(-n // CHUNK))]
+        return WorldSplit(name, Scenes.concat([c.scenes for c in chunks]),
+                          [c for ch in chunks for c in ch.captions], [q for ch in chunks for q in ch.questions],
+                          [t for ch in chunks for t in ch.tags])
+
+    def vocab(self) -> Vocab:
+        """The vocabulary of everything the world can say (captions, questions, answers), independent of any split."""
+        words = {w for phrases in language_phrases() for w in tokenize(phrases)}
+        return Vocab(words)
+
+
+def language_phrases() -> list[str]:
+    """Every word the grammar can produce, as short texts (for a split-independent vocabulary)."""
+    from . import language as L
+
+    texts = list(PLACES) + list(SHAPES) + [L.plural(s) for s in SHAPES] + list(COLORS) + list(SIZES)
+    texts += list(L.NUMBER_WORDS) + list(L.RELATIONS) + [p for ps in L.PLACE_PHRASES.values() for p in ps]
+    texts += ["a scene with objects object there is are on the left right in the middle and a picture of",
+              "what color shape is the how many are there is there a", "yes no 0 1 2 3"]
+    return texts
+
+
+__all__ = ["ANSWERS", "COLORS", "HELD_OUT_PAIRS", "PLACES", "QUESTION_TYPES", "SHAPES", "SIZES", "SPLITS",
+           "Object", "Question", "Scene", "Scenes", "Vocab", "World", "WorldSplit", "captions", "pad",
+           "questions", "render_scenes", "tags", "tokenize"]
