@@ -69,3 +69,23 @@ def plot_spectrogram(spec, *, sample_rate: int | None = None, hop: int | None = 
     ax.figure.colorbar(im, ax=ax, label="dB" if db else "magnitude")
     ax.set(title=title, xlabel=xlabel, ylabel=ylabel)
     return ax
+
+
+def show_scene(split, i: int, *, ax=None, questions: int = 2, fontsize: float = 7.5):
+    """One world scene with its objects' boxes, and below it a caption, the tags and a few Q&A."""
+    ax = ax or plt.subplots(figsize=(3.5, 4.5))[1]
+    scene = split.scenes[i]
+    h, w = scene.image.shape[:2]
+    ax.imshow(scene.image, extent=(0, w, h, 0), interpolation="nearest")
+    for o in scene.objects:
+        x0, y0, x1, y1 = o.box
+        ax.add_patch(plt.Rectangle((x0, y0), x1 - x0, y1 - y0, fill=False, ec="lime", lw=1))
+        ax.text(x0, y0 - 0.3, f"{o.color} {o.shape}", color="lime", fontsize=fontsize - 1, va="bottom",
+                bbox=dict(fc="black", alpha=0.5, pad=0.5, lw=0))
+    ax.set_title(f"scene {i}: {scene.place}", fontsize=fontsize + 2)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    lines = [f"caption: {split.captions[i][0]}", f"tags: {', '.join(split.tags[i])}"]
+    lines += [f"Q: {q.text}?  A: {q.answer}  [{q.type}]" for q in split.questions[i][:questions]]
+    ax.text(0, 1.0 * h + 1, "\n".join(lines), fontsize=fontsize, va="top", ha="left", wrap=True)
+    return ax

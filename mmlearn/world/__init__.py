@@ -5,8 +5,8 @@
     train = world.split("train", 5_000)   # scenes + 5 captions, 5 questions and tags per scene
     train.scenes[0].objects, train.captions[0], train.questions[0]
 
-Splits are deterministic: the same world and split give byte-identical data, and a longer split
-starts with the shorter one (scenes are made in seeded chunks).
+Splits are deterministic: the same world and split give byte-identical data (scenes are made in
+chunks of 1,000, each from its own seeded generator).
 """
 from __future__ import annotations
 
@@ -53,21 +53,28 @@ class World:
     def __repr__(self) -> str:
         return f"World(size={self.size}, max_objects={self.max_objects}, seed={self.seed})"
 
-    def _chunk(self, split: str, index: int, n: int) -> WorldSplit:
+    def _chunk(self, split: str, index: int, n: int, language: bool = True) -> WorldSplit:
         rng = np.random.default_rng([self.seed, SPLITS.index(split), index])
         forced = self.held_out if split == "compositional" else ()
         scenes = render_scenes(rng, n, self.size, self.max_objects, banned_pairs=self.held_out if not forced else (),
                                forced_pairs=forced)
+        if not language:
+            return WorldSplit(split, scenes, [], [], [])
         caps = [captions(s, rng, self.captions_per_scene) for s in scenes]
         answer_counts = Counter()  # balances answers across the chunk's scenes
         qs = [questions(s, rng, self.questions_per_scene, answer_counts) for s in scenes]
         return WorldSplit(split, scenes, caps, qs, [tags(s) for s in scenes])
 
-    def split(self, name: str, n: int) -> WorldSplit:
-        """The first n scenes of split `name` ('train', 'val', 'test' or 'compositional') with their language."""
+    def split(self, name: str, n: int, language: bool = True) -> WorldSplit:
+        """The first n scenes of split `name` ('train', 'val', 'test' or 'compositional') with their language.
+
+        language=False skips captions, questions and tags (faster; the scenes are the same).
+        """
         if name not in SPLITS:
             raise ValueError(f"unknown split {name!r}; choose one of {SPLITS}")
-        chunks = [self._chunk(name, i, min(CHUNK, n - i * CHUNK)) for i in range(-(-n // CHUNK))]
+        if n < 1:
+            raise ValueError(f"a split needs at least one scene, got n={n}")
+        chunks = [self._chunk(name, i, min(CHUNK, n - i * CHUNK), language) for i in range(-(-n // CHUNK))]
         return WorldSplit(name, Scenes.concat([c.scenes for c in chunks]),
                           [c for ch in chunks for c in ch.captions], [q for ch in chunks for q in ch.questions],
                           [t for ch in chunks for t in ch.tags])

@@ -1,0 +1,350 @@
+"""Readers and writers for real datasets' published formats — the one data path of the course.
+
+Notebooks write a world split in a real format, then read it back with the same reader a learner
+would point at the real dataset on disk:
+
+    write_coco_captions(root, "val2014", images, captions)       # annotations/captions_val2014.json + val2014/*.png
+    data = read_coco_captions(root / "annotations/captions_val2014.json", root / "val2014")
+
+Formats: COCO captions, Karpathy splits (dataset_coco.json / dataset_flickr8k.json), VQA v2
+(questions + annotations JSON). Readers raise `DatasetFormatError` naming the file and the problem;
+writers write to a temporary name and rename, so an interrupted write never leaves half a file.
+
+Also the official VQA accuracy, with the official answer normalisation.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+
+class DatasetFormatError(ValueError):
+    """A dataset file is not in the format its reader expects; the message names the file and the problem."""
+
+
+# ----------------------------------------------------------------------------------------- file helpers
+def write_json(path: str | Path, obj) -> Path:
+    """Write JSON atomically (temporary file in the same folder, then rename)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "w") as f:
+            json.dump(obj, f)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
+
+
+def write_png(path: str | Path, image: np.ndarray) -> None:
+    """Save an (H, W, 3) uint8 image as PNG, atomically."""
+    from PIL import Image
+
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        Image.fromarray(np.asarray(image, dtype=np.uint8)).save(tmp, format="PNG")
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def read_json(path: str | Path):
+    path = Path(path)
+    if not path.exists():
+        raise DatasetFormatError(f"{path}: no such file")
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except json.JSONDecodeError as error:
+        raise DatasetFormatError(f"{path}: not valid JSON ({error})") from None
+
+
+def _require(path, obj, keys, where):
+    if not isinstance(obj, dict):
+        raise DatasetFormatError(f"{path}: {where} should be a JSON object, got {type(obj).__name__}")
+    missing = [k for k in keys if k not in obj]
+    if missing:
+        raise DatasetFormatError(f"{path}: {where} lacks key(s) {missing}")
+
+
+def _list_of(path, data, key):
+    _require(path, data, [key], "the top level")
+    if not isinstance(data[key], list):
+        raise DatasetFormatError(f"{path}: '{key}' should be a list, got {type(data[key]).__name__}")
+    return data[key]
+
+
+def load_images(paths, size: int | None = None) -> np.ndarray:
+    """Read image files into an (N, H, W, 3) uint8 array, resized to size x size if given (real photos vary)."""
+    from PIL import Image
+
+    images = []
+    for p in paths:
+        try:
+            with Image.open(p) as im:
+                im = im.convert("RGB")
+                if size is not None and im.size != (size, size):
+                    im = im.resize((size, size), Image.BILINEAR)
+                images.append(np.asarray(im))
+        except FileNotFoundError:
+            raise DatasetFormatError(f"{p}: image file not found") from None
+        except OSError as error:
+            raise DatasetFormatError(f"{p}: not a readable image ({error})") from None
+    return np.stack(images) if images else np.zeros((0, size or 0, size or 0, 3), np.uint8)
+
+
+# ----------------------------------------------------------------------------------------- COCO captions
+@dataclass
+class CaptionData:
+    """Images with their reference captions, as read from COCO-captions or Karpathy-split files.
+
+    image_ids[i] has its file at paths[i] and its captions at captions[i] (a list, usually 5).
+    """
+
+    image_ids: list[int]
+    paths: list[Path]
+    captions: list[list[str]]
+    splits: list[str] = field(default_factory=list)  # Karpathy files name each image's split
+
+    def __len__(self) -> int:
+        return len(self.image_ids)
+
+    def load_images(self, size: int | None = None) -> np.ndarray:
+        return load_images(self.paths, size)
+
+    def subset(self, split: str) -> "CaptionData":
+        keep = [i for i, s in enumerate(self.splits) if s == split]
+        pick = lambda xs: [xs[i] for i in keep]  # noqa: E731
+        return CaptionData(pick(self.image_ids), pick(self.paths), pick(self.captions), pick(self.splits))
+
+
+def write_coco_captions(root: str | Path, split: str, images: np.ndarray, captions: list[list[str]],
+                        image_ids: list[int] | None = None) -> Path:
+    """Write images as root/<split>/COCO_<split>_<id>.png and root/annotations/captions_<split>.json."""
+    root = Path(root)
+    image_ids = list(range(1, len(images) + 1)) if image_ids is None else [int(i) for i in image_ids]
+    (root / split).mkdir(parents=True, exist_ok=True)
+    entries, annotations = [], []
+    for image, image_id, caps in zip(images, image_ids, captions):
+        name = f"COCO_{split}_{image_id:012d}.png"
+        write_png(root / split / name, image)
+        entries.append({"id": image_id, "file_name": name, "height": int(image.shape[0]), "width": int(image.shape[1])})
+        for cap in caps:
+            annotations.append({"id": len(annotations) + 1, "image_id": image_id, "caption": cap})
+    data = {"info": {"description": f"mmlearn world, split {split}"}, "licenses": [],
+            "images": entries, "annotations": annotations}
+    return write_json(root / "annotations" / f"captions_{split}.json", data)
+
+
+def read_coco_captions(annotation_file: str | Path, image_dir: str | Path, check_files: bool = True) -> CaptionData:
+    """Read a COCO captions file (captions_train2014.json, ...); images are looked up in image_dir."""
+    path, image_dir = Path(annotation_file), Path(image_dir)
+    data = read_json(path)
+    images = _list_of(path, data, "images")
+    annotations = _list_of(path, data, "annotations")
+    by_id: dict[int, list[str]] = {}
+    order, files = [], {}
+    for i, entry in enumerate(images):
+        _require(path, entry, ["id", "file_name"], f"images[{i}]")
+        by_id[entry["id"]] = []
+        order.append(entry["id"])
+        files[entry["id"]] = image_dir / entry["file_name"]
+    for i, ann in enumerate(annotations):
+        _require(path, ann, ["image_id", "caption"], f"annotations[{i}]")
+        if not isinstance(ann["caption"], str):
+            raise DatasetFormatError(f"{path}: annotations[{i}].caption should be a string, got {ann['caption']!r}")
+        if ann["image_id"] not in by_id:
+            raise DatasetFormatError(f"{path}: annotations[{i}] refers to image_id {ann['image_id']}, which is not in 'images'")
+        by_id[ann["image_id"]].append(ann["caption"].strip())
+    if check_files:
+        for image_id in order:
+            if not files[image_id].exists():
+                raise DatasetFormatError(f"{path}: image {image_id}'s file {files[image_id]} is not there")
+    return CaptionData(order, [files[i] for i in order], [by_id[i] for i in order])
+
+
+# ----------------------------------------------------------------------------------------- Karpathy splits
+def write_karpathy(path: str | Path, image_root: str | Path, data: CaptionData, splits: list[str],
+                   dataset: str = "coco") -> Path:
+    """Write a Karpathy-split JSON (dataset_coco.json layout) for images already on disk under image_root."""
+    from .world.language import tokenize
+
+    image_root = Path(image_root)
+    out, sent_id = [], 0
+    for i, (image_id, p, caps, split) in enumerate(zip(data.image_ids, data.paths, data.captions, splits)):
+        rel = Path(p).resolve().relative_to(image_root.resolve())
+        sentences = []
+        for cap in caps:
+            sentences.append({"tokens": tokenize(cap), "raw": cap, "imgid": i, "sentid": sent_id})
+            sent_id += 1
+        out.append({"filepath": str(rel.parent) if str(rel.parent) != "." else "", "filename": rel.name,
+                    "imgid": i, "split": split, "sentids": [s["sentid"] for s in sentences],
+                    "sentences": sentences, "cocoid": int(image_id)})
+    return write_json(path, {"images": out, "dataset": dataset})
+
+
+def read_karpathy(path: str | Path, image_root: str | Path, check_files: bool = True) -> CaptionData:
+    """Read dataset_coco.json / dataset_flickr8k.json; each image's split ('train', 'val', 'test', 'restval')."""
+    path, image_root = Path(path), Path(image_root)
+    data = read_json(path)
+    images = _list_of(path, data, "images")
+    ids, paths, caps, splits = [], [], [], []
+    for i, entry in enumerate(images):
+        _require(path, entry, ["filename", "split", "sentences"], f"images[{i}]")
+        sentences = []
+        for j, s in enumerate(entry["sentences"]):
+            _require(path, s, ["raw"], f"images[{i}].sentences[{j}]")
+            if not isinstance(s["raw"], str):
+                raise DatasetFormatError(f"{path}: images[{i}].sentences[{j}].raw should be a string, got {s['raw']!r}")
+            sentences.append(s["raw"].strip())
+        file = image_root / entry.get("filepath", "") / entry["filename"]
+        if check_files and not file.exists():
+            raise DatasetFormatError(f"{path}: images[{i}]'s file {file} is not there")
+        ids.append(entry.get("cocoid", entry.get("imgid", i)))
+        paths.append(file)
+        caps.append(sentences)
+        splits.append(entry["split"])
+    return CaptionData(ids, paths, caps, splits)
+
+
+# ----------------------------------------------------------------------------------------- VQA v2
+ANSWER_TYPES = {"exists": "yes/no", "relation": "yes/no", "count": "number"}
+
+
+@dataclass
+class VQAData:
+    """Questions with their 10 human answers each (VQA v2). All lists are aligned by question."""
+
+    question_ids: list[int]
+    image_ids: list[int]
+    questions: list[str]
+    answers: list[list[str]]            # 10 per question
+    answer_types: list[str]             # "yes/no", "number", "other"
+    question_types: list[str]
+    multiple_choice_answers: list[str]  # the most common answer
+
+    def __len__(self) -> int:
+        return len(self.question_ids)
+
+
+def write_vqa(root: str | Path, split: str, image_ids: list[int], questions: list[list], n_answers: int = 10):
+    """Write world questions as VQA v2: v2_OpenEnded_mscoco_<split>_questions.json + v2_mscoco_<split>_annotations.json.
+
+    questions[i] is the list of `Question`s of image image_ids[i]. The world's answers are exact, so all
+    10 'human' answers agree.
+    """
+    root = Path(root)
+    qs, anns = [], []
+    for image_id, scene_questions in zip(image_ids, questions):
+        for q in scene_questions:
+            qid = len(qs) + 1
+            text = q.text if q.text.endswith("?") else q.text + "?"
+            qs.append({"image_id": int(image_id), "question": text, "question_id": qid})
+            anns.append({"question_id": qid, "image_id": int(image_id), "question_type": q.type,
+                         "answer_type": ANSWER_TYPES.get(q.type, "other"), "multiple_choice_answer": q.answer,
+                         "answers": [{"answer": q.answer, "answer_confidence": "yes", "answer_id": k + 1}
+                                     for k in range(n_answers)]})
+    info = {"description": f"mmlearn world, split {split}"}
+    qpath = write_json(root / f"v2_OpenEnded_mscoco_{split}_questions.json",
+                       {"info": info, "task_type": "Open-Ended", "data_type": "mscoco", "data_subtype": split,
+                        "questions": qs, "license": {}})
+    apath = write_json(root / f"v2_mscoco_{split}_annotations.json",
+                       {"info": info, "data_type": "mscoco", "data_subtype": split, "annotations": anns, "license": {}})
+    return qpath, apath
+
+
+def read_vqa(questions_file: str | Path, annotations_file: str | Path) -> VQAData:
+    """Read VQA v2 questions and annotations (matched by question_id)."""
+    qpath, apath = Path(questions_file), Path(annotations_file)
+    questions = _list_of(qpath, read_json(qpath), "questions")
+    annotations = _list_of(apath, read_json(apath), "annotations")
+    by_qid = {}
+    for i, a in enumerate(annotations):
+        _require(apath, a, ["question_id", "answers", "multiple_choice_answer"], f"annotations[{i}]")
+        if not isinstance(a["answers"], list) or not a["answers"]:
+            raise DatasetFormatError(f"{apath}: annotations[{i}].answers should be a non-empty list")
+        for j, ans in enumerate(a["answers"]):
+            _require(apath, ans, ["answer"], f"annotations[{i}].answers[{j}]")
+            if not isinstance(ans["answer"], str):
+                raise DatasetFormatError(f"{apath}: annotations[{i}].answers[{j}].answer should be a string")
+        by_qid[a["question_id"]] = a
+    out = VQAData([], [], [], [], [], [], [])
+    for i, q in enumerate(questions):
+        _require(qpath, q, ["question_id", "image_id", "question"], f"questions[{i}]")
+        if not isinstance(q["question"], str):
+            raise DatasetFormatError(f"{qpath}: questions[{i}].question should be a string, got {q['question']!r}")
+        a = by_qid.get(q["question_id"])
+        if a is None:
+            raise DatasetFormatError(f"{apath}: no annotation for question_id {q['question_id']} (from {qpath.name})")
+        out.question_ids.append(q["question_id"])
+        out.image_ids.append(q["image_id"])
+        out.questions.append(q["question"])
+        out.answers.append([ans["answer"] for ans in a["answers"]])
+        out.answer_types.append(a.get("answer_type", "other"))
+        out.question_types.append(a.get("question_type", ""))
+        out.multiple_choice_answers.append(a["multiple_choice_answer"])
+    return out
+
+
+# ----------------------------------------------------------------------------------------- VQA accuracy
+# The official evaluation's normalisation (VQA API, vqaEval.py): punctuation, number words, articles,
+# and a table of contractions written without their apostrophe.
+_CONTRACTIONS = {
+    "aint": "ain't", "arent": "aren't", "cant": "can't", "couldve": "could've", "couldnt": "couldn't",
+    "didnt": "didn't", "doesnt": "doesn't", "dont": "don't", "hadnt": "hadn't", "hasnt": "hasn't",
+    "havent": "haven't", "hed": "he'd", "hes": "he's", "howd": "how'd", "howll": "how'll", "hows": "how's",
+    "Im": "I'm", "Ive": "I've", "isnt": "isn't", "itd": "it'd", "itll": "it'll", "let's": "let's",
+    "mightve": "might've", "mustve": "must've", "shouldve": "should've", "shouldnt": "shouldn't",
+    "thats": "that's", "thered": "there'd", "theres": "there's", "theyd": "they'd", "theyll": "they'll",
+    "theyre": "they're", "theyve": "they've", "wasnt": "wasn't", "wed": "we'd", "weve": "we've",
+    "werent": "weren't", "whats": "what's", "whered": "where'd", "wheres": "where's", "whos": "who's",
+    "whove": "who've", "wont": "won't", "wouldve": "would've", "wouldnt": "wouldn't", "yall": "y'all",
+    "youd": "you'd", "youll": "you'll", "youre": "you're", "youve": "you've",
+}
+_NUMBERS = {"none": "0", "zero": "0", "one": "1", "two": "2", "three": "3", "four": "4", "five": "5",
+            "six": "6", "seven": "7", "eight": "8", "nine": "9", "ten": "10"}
+_ARTICLES = {"a", "an", "the"}
+_PUNCTUATION = [";", "/", "[", "]", '"', "{", "}", "(", ")", "=", "+", "\\", "_", "-", ">", "<", "@", "`", ",", "?", "!"]
+_PERIOD = re.compile(r"(?!<=\d)(\.)(?!\d)")
+_COMMA_IN_NUMBER = re.compile(r"(\d)(,)(\d)")
+
+
+def normalize_answer(answer: str) -> str:
+    """The official VQA answer normalisation: 'Two dogs!' -> '2 dogs', 'the red one.' -> 'red 1'."""
+    text = answer.replace("\n", " ").replace("\t", " ").strip()
+    out = text
+    for p in _PUNCTUATION:  # drop punctuation next to a space (or in "1,000"); elsewhere it splits words
+        if (p + " " in text or " " + p in text) or _COMMA_IN_NUMBER.search(text):
+            out = out.replace(p, "")
+        else:
+            out = out.replace(p, " ")
+    out = _PERIOD.sub("", out)
+    words = [_NUMBERS.get(w, w) for w in out.lower().split()]
+    words = [_CONTRACTIONS.get(w, w) for w in words if w not in _ARTICLES]
+    return " ".join(words)
+
+
+def vqa_accuracy(predicted: str, human_answers: list[str]) -> float:
+    """Official VQA accuracy of one answer: the mean, over the 10 leave-one-out subsets of the human
+    answers, of min(#humans in the subset who gave this answer / 3, 1)."""
+    pred = normalize_answer(predicted)
+    humans = [normalize_answer(a) for a in human_answers]
+    scores = []
+    for i in range(len(humans)):
+        others = humans[:i] + humans[i + 1:]
+        scores.append(min(sum(a == pred for a in others) / 3, 1.0))
+    return float(np.mean(scores))
+
+
+def vqa_score(predictions: list[str], answers: list[list[str]]) -> float:
+    """Mean official VQA accuracy over questions."""
+    if len(predictions) != len(answers):
+        raise ValueError(f"{len(predictions)} predictions for {len(answers)} questions")
+    return float(np.mean([vqa_accuracy(p, a) for p, a in zip(predictions, answers)])) if answers else float("nan")
