@@ -1,6 +1,8 @@
 """Plots that every notebook needs. Each returns its matplotlib Axes so a cell can add to it."""
 from __future__ import annotations
 
+import textwrap
+
 import matplotlib.pyplot as plt
 import numpy as np
 
@@ -87,5 +89,6 @@ def show_scene(split, i: int, *, ax=None, questions: int = 2, fontsize: float = 
     ax.set_yticks([])
     lines = [f"caption: {split.captions[i][0]}", f"tags: {', '.join(split.tags[i])}"]
     lines += [f"Q: {q.text}?  A: {q.answer}  [{q.type}]" for q in split.questions[i][:questions]]
-    ax.text(0, 1.0 * h + 1, "\n".join(lines), fontsize=fontsize, va="top", ha="left", wrap=True)
+    text = "\n".join(textwrap.fill(line, width=int(8 * 55 / fontsize), subsequent_indent="    ") for line in lines)
+    ax.text(0, 1.0 * h + 1, text, fontsize=fontsize, va="top", ha="left")
     return ax
