@@ -348,3 +348,106 @@ def vqa_score(predictions: list[str], answers: list[list[str]]) -> float:
     if len(predictions) != len(answers):
         raise ValueError(f"{len(predictions)} predictions for {len(answers)} questions")
     return float(np.mean([vqa_accuracy(p, a) for p, a in zip(predictions, answers)])) if answers else float("nan")
+
+
+# ----------------------------------------------------------------------------------------- ESC-50
+ESC50_COLUMNS = ["filename", "fold", "target", "category", "esc10", "src_file", "take"]
+
+
+@dataclass
+class SoundData:
+    """Labelled clips as read from ESC-50: paths, folds (1-5), integer targets and category names."""
+
+    paths: list[Path]
+    folds: list[int]
+    targets: list[int]
+    categories: list[str]
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def load(self, sample_rate: int | None = None) -> np.ndarray:
+        """All clips as (N, samples) float32, checking they share one rate (and that it is sample_rate if given)."""
+        import soundfile as sf
+
+        waves, rates = [], set()
+        for p in self.paths:
+            try:
+                audio, rate = sf.read(p, dtype="float32", always_2d=True)
+            except (sf.LibsndfileError, RuntimeError) as error:
+                raise DatasetFormatError(f"{p}: not a readable sound file ({error})") from None
+            if sample_rate is not None and rate != sample_rate:
+                raise DatasetFormatError(f"{p}: sample rate {rate} Hz, expected {sample_rate} Hz (resample the dataset)")
+            rates.add(rate)
+            waves.append(audio.mean(axis=1))  # mono
+        if len(rates) > 1:
+            raise DatasetFormatError(f"clips have different sample rates: {sorted(rates)}")
+        length = max((len(w) for w in waves), default=0)
+        return np.stack([np.pad(w, (0, length - len(w))) for w in waves]) if waves else np.zeros((0, 0), np.float32)
+
+
+def write_esc50(root: str | Path, waves: np.ndarray, targets, categories: list[str], folds, sample_rate: int) -> Path:
+    """Write labelled clips in ESC-50's layout: root/meta/esc50.csv and root/audio/<fold>-<src>-<take>-<target>.wav."""
+    import csv
+    import io
+
+    import soundfile as sf
+
+    root = Path(root)
+    (root / "audio").mkdir(parents=True, exist_ok=True)
+    rows = []
+    for i, (wave, target, fold) in enumerate(zip(waves, targets, folds)):
+        name = f"{int(fold)}-{100000 + i}-A-{int(target)}.wav"
+        tmp = root / "audio" / f".{name}.tmp"
+        try:
+            sf.write(tmp, np.asarray(wave, np.float32), sample_rate, subtype="PCM_16", format="WAV")
+            os.replace(tmp, root / "audio" / name)
+        finally:
+            tmp.unlink(missing_ok=True)
+        rows.append([name, int(fold), int(target), categories[int(target)], "False", str(100000 + i), "A"])
+    text = io.StringIO()
+    writer = csv.writer(text, lineterminator="\n")
+    writer.writerow(ESC50_COLUMNS)
+    writer.writerows(rows)
+    meta = root / "meta" / "esc50.csv"
+    meta.parent.mkdir(parents=True, exist_ok=True)
+    tmp = meta.with_name(f".{meta.name}.tmp")
+    try:
+        tmp.write_text(text.getvalue())
+        os.replace(tmp, meta)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return meta
+
+
+def read_esc50(root: str | Path, check_files: bool = True) -> SoundData:
+    """Read ESC-50 (or ESC-10 with its column) from root/meta/esc50.csv and root/audio/."""
+    import csv
+
+    root = Path(root)
+    meta = root / "meta" / "esc50.csv"
+    if not meta.exists():
+        raise DatasetFormatError(f"{meta}: no such file (expected ESC-50's meta/esc50.csv under {root})")
+    with open(meta, newline="") as f:
+        rows = list(csv.DictReader(f))
+        header = rows[0].keys() if rows else []
+    missing = [c for c in ("filename", "fold", "target", "category") if c not in header]
+    if missing:
+        raise DatasetFormatError(f"{meta}: missing column(s) {missing}")
+    paths, folds, targets, names = [], [], [], {}
+    for line, row in enumerate(rows, start=2):
+        try:
+            fold, target = int(row["fold"]), int(row["target"])
+        except (TypeError, ValueError):
+            raise DatasetFormatError(f"{meta}, line {line}: fold and target must be integers, got "
+                                     f"{row['fold']!r}, {row['target']!r}") from None
+        if names.setdefault(target, row["category"]) != row["category"]:
+            raise DatasetFormatError(f"{meta}, line {line}: target {target} is both {names[target]!r} and {row['category']!r}")
+        path = root / "audio" / row["filename"]
+        if check_files and not path.exists():
+            raise DatasetFormatError(f"{meta}, line {line}: audio file {path} is not there")
+        paths.append(path)
+        folds.append(fold)
+        targets.append(target)
+    categories = [names.get(t, f"class {t}") for t in range(max(names, default=-1) + 1)]
+    return SoundData(paths, folds, targets, categories)
