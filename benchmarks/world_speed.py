@@ -1,4 +1,4 @@
-"""How fast is the world? Scenes rendered per second on one core, and what the image size costs in training.
+"""How fast is the world? Scenes and sound clips rendered per second on one core, and what image size costs in training.
 
     python benchmarks/world_speed.py            # rendering + language, sizes 32/48/64
     python benchmarks/world_speed.py --train    # also: a small ResNet's training throughput per size (2 threads)
@@ -16,6 +16,7 @@ import torch  # noqa: E402
 
 from mmlearn.world import World  # noqa: E402
 from mmlearn.world.scenes import render_scenes  # noqa: E402
+from mmlearn.world.sounds import render_scene_audio  # noqa: E402
 
 
 def best_of(fn, repeat=3):
@@ -40,6 +41,10 @@ def main():
         print(f"  {size}x{size}: {args.n / seconds:8.0f} scenes/s")
     seconds = best_of(lambda: World().split("train", 2_000), repeat=1)
     print(f"scenes + 5 captions + 5 questions + tags (32x32): {2_000 / seconds:.0f} scenes/s")
+    scenes = World().split("train", 1_000, language=False).scenes
+    rng = np.random.default_rng(0)
+    seconds = best_of(lambda: render_scene_audio(scenes, rng, seconds=1.0))
+    print(f"scene audio, 1 s at 16 kHz (ambience + every object, one core): {1_000 / seconds:.0f} clips/s")
 
     if args.train:
         from mmlearn.backbone import PretrainHeads, WorldCNN

@@ -92,3 +92,17 @@ def show_scene(split, i: int, *, ax=None, questions: int = 2, fontsize: float = 
     text = "\n".join(textwrap.fill(line, width=int(8 * 55 / fontsize), subsequent_indent="    ") for line in lines)
     ax.text(0, 1.0 * h + 1, text, fontsize=fontsize, va="top", ha="left")
     return ax
+
+
+def filmstrip(frames, *, fps: int = 25, every: int = 4, title: str = "Video frames", axes=None):
+    """Every `every`-th frame in a row, each labelled with its time — a static view of a clip."""
+    picked = list(range(0, len(frames), every))
+    if axes is None:
+        _, axes = plt.subplots(1, len(picked), figsize=(1.1 * len(picked), 1.5))
+    axes = np.atleast_1d(axes)
+    for ax, k in zip(axes, picked):
+        ax.imshow(frames[k], interpolation="nearest")
+        ax.set_title(f"{k / fps:.2f} s", fontsize=7)
+        ax.axis("off")
+    axes[0].figure.suptitle(title, fontsize=10)
+    return axes

@@ -86,9 +86,21 @@ def _noise_bursts(rng, f0, t, rate):
     return noise * gate
 
 
+CHUNK = 256  # sounds made per vectorised pass: bounds the temporary memory (FFTs are complex128)
+
+
+def _in_chunks(make, n, *arrays):
+    """Run make(*chunk_of_each_array) over chunks of CHUNK rows, in order (so the rng stream is deterministic)."""
+    if n <= CHUNK:
+        return make(*arrays)
+    return np.concatenate([make(*(a[i: i + CHUNK] for a in arrays)) for i in range(0, n, CHUNK)])
+
+
 def object_sounds(shape, color, size, rng, rate: int = SAMPLE_RATE, seconds: float = 1.0) -> np.ndarray:
     """Waveforms (n, samples) for n objects given as index arrays shape, color, size (n,)."""
     shape, color, size = (np.asarray(a) for a in (shape, color, size))
+    if len(shape) > CHUNK:
+        return _in_chunks(lambda *a: object_sounds(*a, rng, rate, seconds), len(shape), shape, color, size)
     n, n_samples = len(shape), int(round(seconds * rate))
     t = _time(n_samples, rate)
     pitches = np.array([PITCH[c] for c in COLORS], np.float32)
@@ -111,6 +123,8 @@ def object_sounds(shape, color, size, rng, rate: int = SAMPLE_RATE, seconds: flo
 def ambience(place, rng, rate: int = SAMPLE_RATE, seconds: float = 1.0) -> np.ndarray:
     """Background textures (n, samples) for n place indices."""
     place = np.asarray(place)
+    if len(place) > CHUNK:
+        return _in_chunks(lambda p: ambience(p, rng, rate, seconds), len(place), place)
     n, n_samples = len(place), int(round(seconds * rate))
     t = _time(n_samples, rate)
     out = np.zeros((n, n_samples), np.float32)
