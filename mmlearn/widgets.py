@@ -68,3 +68,43 @@ def talking_face_player(frames: np.ndarray, audio: np.ndarray, rate: int = 16_00
     html = HTML(talking_face_html(frames, audio, rate, fps, scale, caption))
     display(html)
     return html
+
+
+def png_bytes(image: np.ndarray, scale: int = 4) -> bytes:
+    return base64.b64decode(_png(np.asarray(image), scale))
+
+
+def retrieval_explorer(search, describe, images: np.ndarray, query: str = "", k: int = 5):
+    """Type a sentence -> the top-k images; press an image's button -> its ranked tags.
+
+    search(text) -> (indices of the top-k images, words not in the vocabulary); describe(i) -> [(tag, score), ...].
+    Unknown words are shown in red and left out of the query. Returns the widget (displayed).
+    """
+    import ipywidgets as W
+    from IPython.display import display
+
+    box = W.Text(value=query, description="query:", continuous_update=False, layout=W.Layout(width="70%"))
+    status, results, tags = W.HTML(), W.HBox(), W.HTML()
+
+    def show_tags(i):
+        tags.value = f"<b>scene {i}</b>: " + ", ".join(f"{t} <small>({s:.2f})</small>" for t, s in describe(i))
+
+    def run(_=None):
+        indices, unknown = search(box.value)
+        status.value = (f"<span style='color:#b00'>not in the vocabulary, left out: {', '.join(unknown)}</span>"
+                        if unknown else "")
+        if len(indices) == 0:
+            status.value += " — no known words to search with."
+        cells = []
+        for rank, i in enumerate(indices[:k]):
+            button = W.Button(description=f"#{rank + 1}: tags", layout=W.Layout(width="130px"))
+            button.on_click(lambda _, i=int(i): show_tags(i))
+            cells.append(W.VBox([W.Image(value=png_bytes(images[i]), format="png", width=128), button]))
+        results.children = cells
+        tags.value = "<i>press a button under an image to see its tags</i>"
+
+    box.observe(run, names="value")
+    run()
+    ui = W.VBox([box, status, results, tags])
+    display(ui)
+    return ui

@@ -288,3 +288,146 @@ def pad(sequences, pad_id: int = Vocab.PAD) -> tuple[torch.Tensor, torch.Tensor]
     for i, s in enumerate(sequences):
         out[i, : len(s)] = torch.as_tensor(s, dtype=torch.long)
     return out, lengths
+
+
+# ----------------------------------------------------------------------------------------- caption semantics
+PLACE_WORDS = {"beach": "beach", "sea": "beach", "forest": "forest", "woods": "forest", "trees": "forest",
+               "city": "city", "buildings": "city", "night": "night", "dark": "night"}
+COUNT_WORDS = {"a": 1, "one": 1, "two": 2, "three": 3}
+
+
+@dataclass
+class CaptionMeaning:
+    """What a caption asserts: the place, the objects it mentions (count, size, colour, shape), and
+    either a relation between its first two objects, a horizontal position, or that the list is complete."""
+
+    place: str | None
+    objects: list[tuple[int, str | None, str | None, str]]
+    relation: str | None = None
+    position: str | None = None
+    total: int | None = None
+
+    @property
+    def exhaustive(self) -> bool:
+        return self.relation is None and self.position is None
+
+
+def parse_caption(caption: str) -> CaptionMeaning:
+    """Read a caption of the world's grammar back into its meaning (see `caption_fits`)."""
+    words = tokenize(caption)
+    place = next((PLACE_WORDS[w] for w in words if w in PLACE_WORDS), None)
+    singular = {plural(s): s for s in SHAPES} | {s: s for s in SHAPES}
+    objects, relation, position, total = [], None, None, None
+    for i, w in enumerate(words):
+        if w in singular:
+            j, size, color = i - 1, None, None
+            if j >= 0 and words[j] in COLORS:
+                color, j = words[j], j - 1
+            if j >= 0 and words[j] in ("small", "large"):
+                size, j = words[j], j - 1
+            count = COUNT_WORDS.get(words[j], 1) if j >= 0 else 1
+            objects.append((count, size, color, singular[w]))
+        elif w in ("objects", "object") and i > 0 and words[i - 1] in COUNT_WORDS:
+            total = COUNT_WORDS[words[i - 1]]
+        elif w in ("left", "right") and i + 1 < len(words) and words[i + 1] == "of":
+            relation = f"{w} of"
+        elif w in ("above", "below"):
+            relation = w
+        elif w in ("left", "right") or (w == "middle" and i > 0 and words[i - 1] == "the"):
+            position = w
+    return CaptionMeaning(place, objects, relation, position, total)
+
+
+def _matches(obj: Object, count_size_color_shape) -> bool:
+    _, size, color, shape = count_size_color_shape
+    return obj.shape == shape and (size is None or obj.size == size) and (color is None or obj.color == color)
+
+
+def caption_fits(caption: str, scene: Scene) -> bool:
+    """Whether a caption is true of a scene: its place, and its objects — all of them (a list), or the
+    two it relates, or the one it places left / right / in the middle."""
+    from itertools import permutations
+
+    meaning = parse_caption(caption)
+    if meaning.place is not None and meaning.place != scene.place:
+        return False
+    if meaning.total is not None and meaning.total != len(scene.objects):
+        return False
+    slots = [d for d in meaning.objects for _ in range(d[0])]
+    objs = scene.objects
+    if meaning.relation is not None:
+        if len(meaning.objects) < 2:
+            return False
+        a_desc, b_desc = meaning.objects[0], meaning.objects[1]
+        return any(_matches(a, a_desc) and _matches(b, b_desc) and holds(meaning.relation, a, b)
+                   for a in objs for b in objs if a is not b)
+    if meaning.position is not None:
+        width = scene.image.shape[1]
+        where = {"left": lambda o: o.x < width / 3, "right": lambda o: o.x > 2 * width / 3,
+                 "middle": lambda o: width / 3 <= o.x <= 2 * width / 3}[meaning.position]
+        return any(_matches(o, d) and where(o) for d in meaning.objects for o in objs)
+    if len(slots) != len(objs):
+        return False
+    return any(all(_matches(o, d) for o, d in zip(order, slots)) for order in permutations(objs))
+
+
+def fits_matrix(captions: list[str], scenes) -> np.ndarray:
+    """(Q, N) bool: caption_fits(captions[q], scenes[n]) for every pair, vectorised over the scenes."""
+    from itertools import permutations
+
+    from .scenes import PLACES, SIZES
+
+    n, k = scenes.shape.shape
+    width = scenes.image.shape[2]
+    x, y = scenes.center[..., 0], scenes.center[..., 1]
+    count = scenes.present.sum(1)
+    out = np.zeros((len(captions), n), bool)
+    cache = {}
+    for q, caption in enumerate(captions):
+        meaning = parse_caption(caption)
+        key = (meaning.place, tuple(meaning.objects), meaning.relation, meaning.position, meaning.total)
+        if key in cache:
+            out[q] = cache[key]
+            continue
+        ok = np.ones(n, bool)
+        if meaning.place is not None:
+            ok &= scenes.place == PLACES.index(meaning.place)
+        if meaning.total is not None:
+            ok &= count == meaning.total
+
+        def match(desc):  # (N, K) objects fitting one description
+            _, size, color, shape = desc
+            m = scenes.present & (scenes.shape == SHAPES.index(shape))
+            if color is not None:
+                m &= scenes.color == COLORS.index(color)
+            if size is not None:
+                m &= scenes.size == SIZES.index(size)
+            return m
+
+        if meaning.relation is not None and len(meaning.objects) >= 2:
+            a, b = match(meaning.objects[0]), match(meaning.objects[1])
+            rel = {"left of": x[:, :, None] < x[:, None, :], "right of": x[:, :, None] > x[:, None, :],
+                   "above": y[:, :, None] < y[:, None, :], "below": y[:, :, None] > y[:, None, :]}[meaning.relation]
+            ok &= (a[:, :, None] & b[:, None, :] & rel & ~np.eye(k, dtype=bool)).any((1, 2))
+        elif meaning.relation is not None:
+            ok[:] = False
+        elif meaning.position is not None:
+            where = {"left": x < width / 3, "right": x > 2 * width / 3,
+                     "middle": (x >= width / 3) & (x <= 2 * width / 3)}[meaning.position]
+            ok &= np.logical_or.reduce([match(d) & where for d in meaning.objects]).any(1)
+        else:
+            slots = [d for d in meaning.objects for _ in range(d[0])]
+            if len(slots) > k:
+                ok[:] = False
+            else:
+                masks = [match(d) for d in slots]
+                assigned = np.zeros(n, bool)
+                for order in permutations(range(k), len(slots)):
+                    fit = np.ones(n, bool)
+                    for m, slot in zip(masks, order):
+                        fit &= m[:, slot]
+                    assigned |= fit
+                ok &= assigned & (count == len(slots))
+        cache[key] = ok
+        out[q] = ok
+    return out
