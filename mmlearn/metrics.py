@@ -31,3 +31,38 @@ def ambiguity_ceiling(fits: torch.Tensor, ks=(1, 5, 10)) -> dict[int, float]:
     """
     m = fits.sum(1).float()
     return {k: torch.clamp(k / m, max=1).mean().item() for k in ks}
+
+
+def _ngrams(words, n):
+    from collections import Counter
+
+    return Counter(tuple(words[i : i + n]) for i in range(len(words) - n + 1))
+
+
+def corpus_bleu(references: list[list[list[str]]], hypotheses: list[list[str]], max_n: int = 4) -> float:
+    """Corpus-level BLEU-max_n (Papineni et al. 2002) with uniform weights and no smoothing, as nltk's
+    corpus_bleu: clipped n-gram precisions summed over the corpus, their geometric mean, times the
+    brevity penalty against the reference closest in length (the shorter on a tie).
+
+    references[i]: the reference captions of item i (lists of words); hypotheses[i]: its generated words.
+    """
+    import math
+
+    matched, total = [0] * max_n, [0] * max_n
+    hyp_len = ref_len = 0
+    for refs, hyp in zip(references, hypotheses):
+        hyp_len += len(hyp)
+        ref_len += min((abs(len(r) - len(hyp)), len(r)) for r in refs)[1]
+        for n in range(1, max_n + 1):
+            counts = _ngrams(hyp, n)
+            best = {}
+            for r in refs:
+                for gram, c in _ngrams(r, n).items():
+                    best[gram] = max(best.get(gram, 0), c)
+            matched[n - 1] += sum(min(c, best.get(gram, 0)) for gram, c in counts.items())
+            total[n - 1] += max(len(hyp) - n + 1, 1)  # nltk counts at least 1, even for a too-short caption
+    if hyp_len == 0 or min(matched) == 0:
+        return 0.0
+    log_precision = sum(math.log(m / t) for m, t in zip(matched, total)) / max_n
+    brevity = 1.0 if hyp_len > ref_len else math.exp(1 - ref_len / hyp_len)
+    return brevity * math.exp(log_precision)

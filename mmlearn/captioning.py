@@ -1,0 +1,194 @@
+"""Image captioning: Show and Tell (Vinyals et al. 2015) and Show, Attend and Tell (Xu et al. 2015).
+
+The encoder is the frozen world backbone: grid features (B, C, h, w) become B x L x C "annotation
+vectors" (L = h*w cells). Both decoders are LSTMs trained with teacher forcing; the attention decoder
+looks at the cells again at every word.
+
+    model = ShowAttendTell(len(vocab))
+    loss = caption_loss(model, features, ids, lengths)                # teacher forcing, padding ignored
+    tokens, alphas = greedy_decode(model, features, max_len=20)      # (B, T), (B, T, L)
+    best = beam_search(model, features[0:1], beam=3)                  # one image: [(tokens, score, alphas)]
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+BOS, EOS, PAD = 1, 2, 0
+
+
+def annotations(grid: torch.Tensor) -> torch.Tensor:
+    """(B, C, h, w) grid features -> (B, L, C) annotation vectors, one per cell (row-major)."""
+    return grid.flatten(2).transpose(1, 2)
+
+
+class SoftAttention(nn.Module):
+    """Additive (Bahdanau) attention: e_i = w . tanh(W_a a_i + W_h h); alpha = softmax(e) over the L cells.
+
+    forward(features (B, L, C), hidden (B, H)) -> context (B, C), alpha (B, L).
+    """
+
+    def __init__(self, feature_dim: int, hidden_dim: int, attention_dim: int):
+        super().__init__()
+        self.encoder_att = nn.Linear(feature_dim, attention_dim)
+        self.decoder_att = nn.Linear(hidden_dim, attention_dim)
+        self.full_att = nn.Linear(attention_dim, 1)
+
+    def forward(self, features, hidden):
+        energy = self.full_att(torch.tanh(self.encoder_att(features) + self.decoder_att(hidden).unsqueeze(1)))
+        alpha = energy.squeeze(2).softmax(dim=1)
+        return (alpha.unsqueeze(2) * features).sum(dim=1), alpha
+
+
+class ShowAttendTell(nn.Module):
+    """The soft-attention captioner of Xu et al.: at each step, attend over the cells, gate the context
+    with beta = sigmoid(f_beta(h)), and feed [word embedding; gated context] to an LSTMCell whose
+    state starts from the mean annotation vector."""
+
+    def __init__(self, vocab_size: int, feature_dim: int = 64, embed_dim: int = 64, hidden_dim: int = 256,
+                 attention_dim: int = 128, dropout: float = 0.3):
+        super().__init__()
+        self.attention = SoftAttention(feature_dim, hidden_dim, attention_dim)
+        self.embed = nn.Embedding(vocab_size, embed_dim, padding_idx=PAD)
+        self.init_h = nn.Linear(feature_dim, hidden_dim)
+        self.init_c = nn.Linear(feature_dim, hidden_dim)
+        self.f_beta = nn.Linear(hidden_dim, feature_dim)
+        self.lstm = nn.LSTMCell(embed_dim + feature_dim, hidden_dim)
+        self.dropout = nn.Dropout(dropout)
+        self.out = nn.Linear(hidden_dim, vocab_size)
+
+    def start(self, features):
+        """Initial LSTM state (h, c) from the mean annotation vector. features (B, L, C)."""
+        mean = features.mean(dim=1)
+        return torch.tanh(self.init_h(mean)), torch.tanh(self.init_c(mean))
+
+    def step(self, features, words, state):
+        """One word: features (B, L, C), previous words (B,), state (h, c) -> logits (B, V), new state, alpha (B, L)."""
+        h, c = state
+        context, alpha = self.attention(features, h)
+        gated = torch.sigmoid(self.f_beta(h)) * context
+        h, c = self.lstm(torch.cat([self.embed(words), gated], dim=1), (h, c))
+        return self.out(self.dropout(h)), (h, c), alpha
+
+
+class ShowAndTell(nn.Module):
+    """The baseline of Vinyals et al.: the pooled image feature, projected, is the LSTM's first input
+    (before <bos>); no attention. Same `start` / `step` interface as ShowAttendTell (alpha is None)."""
+
+    def __init__(self, vocab_size: int, feature_dim: int = 64, embed_dim: int = 64, hidden_dim: int = 256,
+                 dropout: float = 0.3):
+        super().__init__()
+        self.image = nn.Linear(feature_dim, embed_dim)
+        self.embed = nn.Embedding(vocab_size, embed_dim, padding_idx=PAD)
+        self.lstm = nn.LSTMCell(embed_dim, hidden_dim)
+        self.dropout = nn.Dropout(dropout)
+        self.out = nn.Linear(hidden_dim, vocab_size)
+        self.hidden_dim = hidden_dim
+
+    def start(self, features):
+        zeros = features.new_zeros(len(features), self.hidden_dim)
+        return self.lstm(self.image(features.mean(dim=1)), (zeros, zeros))
+
+    def step(self, features, words, state):
+        h, c = self.lstm(self.embed(words), state)
+        return self.out(self.dropout(h)), (h, c), None
+
+
+def caption_loss(model, features, ids, lengths, alpha_c: float = 1.0):
+    """Teacher-forced cross-entropy over the words after <bos> (padding excluded), plus for attention
+    models the doubly stochastic regularisation alpha_c * ((1 - sum_t alpha_t)^2).mean().
+
+    features (B, L, C); ids (B, T) = <bos> w1 ... wn <eos> <pad>...; lengths (B,) count <bos> and <eos>.
+    """
+    state = model.start(features)
+    logits, alphas = [], []
+    for t in range(ids.shape[1] - 1):
+        step_logits, state, alpha = model.step(features, ids[:, t], state)
+        logits.append(step_logits)
+        if alpha is not None:
+            alphas.append(alpha)
+    logits = torch.stack(logits, dim=1)                                    # (B, T-1, V)
+    targets = ids[:, 1:].masked_fill(torch.arange(ids.shape[1] - 1, device=ids.device) >= (lengths - 1).unsqueeze(1), -100)
+    loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1), ignore_index=-100)
+    if alphas:
+        steps_used = (targets != -100).unsqueeze(2)                        # attention only on real words
+        total = (torch.stack(alphas, dim=1) * steps_used).sum(dim=1)       # (B, L): attention each cell got
+        loss = loss + alpha_c * ((1 - total) ** 2).mean()
+    return loss
+
+
+@torch.no_grad()
+def greedy_decode(model, features, max_len: int = 20):
+    """The most likely word at each step. features (B, L, C) -> tokens (B, <= max_len) ending in <eos> or
+    cut at max_len (padded with <pad> after <eos>), attention (B, T, L) or None."""
+    state = model.start(features)
+    words = torch.full((len(features),), BOS, dtype=torch.long, device=features.device)
+    tokens, alphas = [], []
+    done = torch.zeros(len(features), dtype=torch.bool, device=features.device)
+    for _ in range(max_len):
+        logits, state, alpha = model.step(features, words, state)
+        words = logits.argmax(dim=1).masked_fill(done, PAD)
+        tokens.append(words)
+        if alpha is not None:
+            alphas.append(alpha)
+        done |= words == EOS
+        if done.all():
+            break
+    return torch.stack(tokens, 1), (torch.stack(alphas, 1) if alphas else None)
+
+
+def beam_step(log_probs, scores, beam: int):
+    """One step of beam search. log_probs (k, V) of the next word for each of the k live beams; scores (k,)
+    their cumulative log-probabilities. Returns the `beam` best continuations: (new scores (beam,),
+    index of the beam each extends (beam,), the word it adds (beam,)). Integer division picks the beam."""
+    candidates = (scores.unsqueeze(1) + log_probs).view(-1)                # (k * V,)
+    top, flat = candidates.topk(min(beam, len(candidates)))
+    vocab = log_probs.shape[1]
+    return top, torch.div(flat, vocab, rounding_mode="floor"), flat % vocab
+
+
+@torch.no_grad()
+def beam_search(model, features, beam: int = 3, max_len: int = 20, length_norm: float = 0.0):
+    """Beam search for ONE image: features (1, L, C). Returns the finished hypotheses, best first, as
+    (tokens list ending in <eos>, score, attention (T, L) or None).
+
+    Beams are batched (the k live beams are one batch); a beam that emits <eos> is set aside and the
+    search goes on with fewer live beams until none is left or max_len is reached. If no beam ever
+    finishes, the live beams are returned (no empty result). Scores are summed log-probabilities,
+    divided by length ** length_norm (0: none, 1: per word).
+    """
+    state = model.start(features)
+    live_tokens = [[]]
+    live_alphas = [[]]
+    scores = features.new_zeros(1)
+    words = torch.full((1,), BOS, dtype=torch.long, device=features.device)
+    finished = []
+    for step in range(max_len):
+        k = len(live_tokens)
+        logits, state, alpha = model.step(features.expand(k, -1, -1), words, state)
+        log_probs = F.log_softmax(logits, dim=1)
+        top, origin, word = beam_step(log_probs, scores, beam - len(finished) if beam > len(finished) else 1)
+        next_tokens, next_alphas, keep, keep_scores, keep_words = [], [], [], [], []
+        for s, o, w in zip(top.tolist(), origin.tolist(), word.tolist()):
+            tokens = live_tokens[o] + [w]
+            alphas = live_alphas[o] + ([alpha[o]] if alpha is not None else [])
+            if w == EOS:
+                finished.append((tokens, s / len(tokens) ** length_norm, torch.stack(alphas) if alphas else None))
+            else:
+                next_tokens.append(tokens)
+                next_alphas.append(alphas)
+                keep.append(o)
+                keep_scores.append(s)
+                keep_words.append(w)
+        if len(finished) >= beam or not keep:
+            break
+        index = torch.tensor(keep, device=features.device)
+        state = (state[0][index], state[1][index])
+        live_tokens, live_alphas = next_tokens, next_alphas
+        scores = torch.tensor(keep_scores, device=features.device)
+        words = torch.tensor(keep_words, device=features.device)
+    if not finished:  # nothing reached <eos> within max_len: return the live beams rather than nothing
+        finished = [(t, s / len(t) ** length_norm, torch.stack(a) if a else None)
+                    for t, s, a in zip(live_tokens, scores.tolist(), live_alphas)]
+    return sorted(finished, key=lambda f: -f[1])

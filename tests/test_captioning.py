@@ -1,0 +1,154 @@
+import math
+
+import pytest
+import torch
+import torch.nn as nn
+from nltk.translate.bleu_score import corpus_bleu as nltk_corpus_bleu
+
+from mmlearn import captioning as C
+from mmlearn import exercises as check
+from mmlearn.metrics import corpus_bleu
+from mmlearn.train import fit
+from mmlearn.world import World, pad, tokenize
+
+
+def test_attention_weights_sum_to_one_with_the_right_shapes():
+    attention = C.SoftAttention(feature_dim=8, hidden_dim=6, attention_dim=5)
+    features, hidden = torch.randn(3, 64, 8), torch.randn(3, 6)
+    context, alpha = attention(features, hidden)
+    assert context.shape == (3, 8) and alpha.shape == (3, 64)
+    assert torch.allclose(alpha.sum(1), torch.ones(3)) and (alpha >= 0).all()
+    assert torch.allclose(context, torch.einsum("bl,blc->bc", alpha, features), atol=1e-6)
+    assert C.annotations(torch.randn(2, 8, 4, 4)).shape == (2, 16, 8)
+
+
+def small_caption_set(n=4):
+    world = World()
+    split = world.split("val", n)
+    vocab = world.vocab()
+    ids, lengths = pad([vocab.encode(split.captions[i][0], bos_eos=True) for i in range(n)])
+    features = torch.randn(n, 16, 8, generator=torch.Generator().manual_seed(0))
+    return vocab, split, features, ids, lengths
+
+
+@pytest.mark.parametrize("model_class", [C.ShowAttendTell, C.ShowAndTell])
+def test_captioners_overfit_a_handful_of_captions(model_class):
+    vocab, split, features, ids, lengths = small_caption_set()
+    model = model_class(len(vocab), feature_dim=8, dropout=0.0)
+    history = fit(model, lambda m, b: C.caption_loss(m, features, ids, lengths, alpha_c=0.0), [None],
+                  steps=150, lr=1e-2, seed=0, progress=False)
+    assert history.loss[-1] < 0.05
+    model.eval()
+    tokens, _ = C.greedy_decode(model, features)
+    for i in range(4):
+        assert vocab.decode(tokens[i]) == " ".join(tokenize(split.captions[i][0]))
+
+
+def test_padding_does_not_change_the_loss():
+    vocab, _, features, ids, lengths = small_caption_set()
+    model = C.ShowAttendTell(len(vocab), feature_dim=8, dropout=0.0)
+    longer = torch.cat([ids, torch.zeros(len(ids), 5, dtype=torch.long)], dim=1)
+    assert torch.allclose(C.caption_loss(model, features, ids, lengths), C.caption_loss(model, features, longer, lengths))
+
+
+def test_beam_of_one_equals_greedy():
+    vocab, _, features, ids, lengths = small_caption_set()
+    torch.manual_seed(3)
+    model = C.ShowAttendTell(len(vocab), feature_dim=8).eval()
+    greedy, _ = C.greedy_decode(model, features, max_len=12)
+    for i in range(4):
+        tokens, _, _ = C.beam_search(model, features[i : i + 1], beam=1, max_len=12)[0]
+        expected = [t for t in greedy[i].tolist() if t != C.PAD]
+        assert tokens == expected
+
+
+class ToyModel(nn.Module):
+    """A 'captioner' whose next-word distribution depends only on the previous word (a known Markov chain).
+
+    From <bos>: word 3 has p=0.5, word 4 p=0.4, <eos> p=0.1. After 3: <eos> p=0.3 (the rest spread).
+    After 4: <eos> p=0.9. So greedy picks 3 then a spread continuation, while the best finished
+    sentence is [4, <eos>] with p = 0.36, beating [3, <eos>] at 0.15.
+    """
+
+    def __init__(self):
+        super().__init__()
+        table = torch.full((6, 6), 1e-9)
+        table[C.BOS, [3, 4, C.EOS]] = torch.tensor([0.5, 0.4, 0.1])
+        table[3, [C.EOS, 3, 5]] = torch.tensor([0.3, 0.35, 0.35])
+        table[4, [C.EOS, 5]] = torch.tensor([0.9, 0.1])
+        table[5, C.EOS] = 1.0
+        self.register_buffer("logits", table.log())
+
+    def start(self, features):
+        return (features.new_zeros(len(features), 1), features.new_zeros(len(features), 1))
+
+    def step(self, features, words, state):
+        return self.logits[words], state, None
+
+
+def test_beam_search_returns_the_most_probable_sentence():
+    model = ToyModel()
+    features = torch.zeros(1, 1, 1)
+    tokens, score, _ = C.beam_search(model, features, beam=3, max_len=5)[0]
+    assert tokens == [4, C.EOS] and score == pytest.approx(math.log(0.36), abs=1e-6)
+    greedy, _ = C.greedy_decode(model, features, max_len=5)
+    assert greedy[0, 0].item() == 3  # greedy commits to the locally best first word
+
+
+def test_beam_search_returns_live_beams_when_none_finishes():
+    class Babbler(ToyModel):
+        def __init__(self):
+            super().__init__()
+            self.logits[:, C.EOS] = -1e9  # never ends
+
+    results = C.beam_search(Babbler(), torch.zeros(1, 1, 1), beam=2, max_len=4)
+    assert results and all(len(tokens) == 4 for tokens, _, _ in results)
+
+
+def test_beam_step_uses_integer_beam_indices():
+    scores, origin, word = C.beam_step(torch.log(torch.tensor([[0.1, 0.9], [0.6, 0.4]])), torch.log(torch.tensor([0.5, 0.5])), 2)
+    assert origin.dtype == torch.long and origin.tolist() == [0, 1] and word.tolist() == [1, 0]
+
+
+def test_bleu_equals_nltk():
+    world = World()
+    split = world.split("test", 60)
+    references = [[tokenize(c) for c in caps] for caps in split.captions]
+    hypotheses = [tokenize(split.captions[(i * 7) % 60][i % 5]) for i in range(60)]
+    hypotheses[0] = hypotheses[0][:2]  # a short one, for the brevity penalty
+    for n in range(1, 5):
+        ours = corpus_bleu(references, hypotheses, max_n=n)
+        theirs = nltk_corpus_bleu(references, hypotheses, weights=tuple([1 / n] * n))
+        assert ours == pytest.approx(theirs, abs=1e-12)
+    assert corpus_bleu(references, [r[0] for r in references]) == pytest.approx(1.0)
+
+
+def test_captioning_checkers(capsys):
+    check.beam_step(C.beam_step)
+    check.soft_attention(lambda f, h, e, d, a: C.SoftAttention.forward(
+        type("Layers", (), {"encoder_att": e, "decoder_att": d, "full_att": a})(), f, h))
+    assert capsys.readouterr().out.count("passed") == 2
+
+    def float_division(log_probs, scores, beam):
+        top, flat = (scores.unsqueeze(1) + log_probs).view(-1).topk(beam)
+        return top, flat / log_probs.shape[1], flat % log_probs.shape[1]
+
+    def no_cumulative(log_probs, scores, beam):
+        top, flat = log_probs.reshape(-1).topk(beam)
+        return top, flat // log_probs.shape[1], flat % log_probs.shape[1]
+
+    for wrong, hint in [(float_division, "integer"), (no_cumulative, "cumulative")]:
+        with pytest.raises(check.ExerciseFailed, match=hint):
+            check.beam_step(wrong)
+
+    def softmax_over_batch(f, h, e, d, a):
+        alpha = a(torch.tanh(e(f) + d(h).unsqueeze(1))).squeeze(2).softmax(0)
+        return (alpha.unsqueeze(2) * f).sum(1), alpha
+
+    def no_tanh(f, h, e, d, a):
+        alpha = a(e(f) + d(h).unsqueeze(1)).squeeze(2).softmax(1)
+        return (alpha.unsqueeze(2) * f).sum(1), alpha
+
+    for wrong, hint in [(softmax_over_batch, "sum to 1"), (no_tanh, "tanh")]:
+        with pytest.raises(check.ExerciseFailed, match=hint):
+            check.soft_attention(wrong)
