@@ -145,20 +145,15 @@ def candidate_questions(scene: Scene, qtype: str) -> list[Question]:
     """Every question of one type that can be asked about this scene, with its computed answer."""
     objs = scene.objects
     out = []
-    if qtype == "query_color":
+    if qtype in ("query_color", "query_shape"):
+        asked = qtype.split("_")[1]  # the attribute the answer names; the reference must not use it
+        options = [("shape",), ("size", "shape")] if asked == "color" else [("color",), ("size", "color")]
         for o in objs:
-            ref = _unique_refs(scene, o, [("shape",), ("size", "shape")])
+            ref = _unique_refs(scene, o, options)
             if ref:
-                out.append(Question(f"what color is the {_phrase(o, ref)}", qtype, o.color,
-                                    f"query_color(unique(filter({', '.join(getattr(o, a) for a in ref)})))",
-                                    f"query_color({', '.join(ref)})"))
-    elif qtype == "query_shape":
-        for o in objs:
-            ref = _unique_refs(scene, o, [("color",), ("size", "color")])
-            if ref:
-                out.append(Question(f"what shape is the {_phrase(o, ref)}", qtype, o.shape,
-                                    f"query_shape(unique(filter({', '.join(getattr(o, a) for a in ref)})))",
-                                    f"query_shape({', '.join(ref)})"))
+                values = ", ".join(getattr(o, a) for a in ref)
+                out.append(Question(f"what {asked} is the {_phrase(o, ref)}", qtype, getattr(o, asked),
+                                    f"{qtype}(unique(filter({values})))", f"{qtype}({', '.join(ref)})"))
     elif qtype in ("count", "exists"):
         filters = [()] if qtype == "count" else []
         filters += [(c,) for c in COLORS] + [(s,) for s in SHAPES] + [(c, s) for c in COLORS for s in SHAPES]
