@@ -25,7 +25,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .core import seed_everything
+from .core import atomic_write, seed_everything
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 CHECKPOINT = DATA / "world_backbone.pt"
@@ -182,13 +182,8 @@ def sha256(path: str | Path) -> str:
 def save(trunk: WorldCNN, path: str | Path = CHECKPOINT) -> str:
     """Save the trunk's weights (atomically) and its sha256 beside it (<path>.sha256); return the digest."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
+    with atomic_write(path) as tmp:
         torch.save({k: v.clone() for k, v in trunk.state_dict().items()}, tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
     digest = sha256(path)
     Path(f"{path}.sha256").write_text(f"{digest}  {path.name}\n")
     return digest
@@ -256,13 +251,8 @@ def cached_features(world, split: str, n: int, extractor: Extractor | None = Non
     extractor = extractor or load(path)
     start = time.perf_counter()
     grid, pooled = extract(extractor, world.split(split, n, language=False).scenes.image)
-    file.parent.mkdir(parents=True, exist_ok=True)
-    tmp = file.with_name(f".{file.name}.{os.getpid()}.tmp")
-    try:
+    with atomic_write(file) as tmp:
         torch.save({"grid": grid, "pooled": pooled}, tmp)
-        os.replace(tmp, file)
-    finally:
-        tmp.unlink(missing_ok=True)
     print(f"cached {split} features of {n} scenes in {time.perf_counter() - start:.1f} s -> {file.name}")
     return grid, pooled
 

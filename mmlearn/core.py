@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import os
 import random
+from contextlib import contextmanager
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -65,3 +67,21 @@ def by_profile(ci, default, full=None):
     >>> steps = by_profile(ci=100, default=1_000, full=10_000)
     """
     return {"ci": ci, "default": default, "full": default if full is None else full}[profile()]
+
+
+@contextmanager
+def atomic_write(path):
+    """Write a file so that an interruption never leaves half of it: yields a temporary path beside
+    `path`; when the block ends without error the temporary file replaces `path`, otherwise it is removed.
+
+        with atomic_write("results/00.json") as tmp:
+            tmp.write_text(text)
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)

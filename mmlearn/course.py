@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from . import report
-from .core import PROFILES
+from .core import PROFILES, atomic_write
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
@@ -266,9 +266,8 @@ def write_student_copies(out_dir: Path, names: list[str] | None = None) -> list[
         prefix = re.match(r"\d+", path.stem).group(0)
         copy, count = student_copy(nb, prefix, path.name)
         target = out_dir / path.name
-        tmp = target.with_name(f".{target.name}.tmp")
-        nbformat.write(copy, tmp)
-        os.replace(tmp, target)
+        with atomic_write(target) as tmp:
+            nbformat.write(copy, tmp)
         print(f"{target}: {count} exercise(s)")
         written.append(target)
     return written

@@ -15,12 +15,13 @@ Also the official VQA accuracy, with the official answer normalisation.
 from __future__ import annotations
 
 import json
-import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+
+from .core import atomic_write
 
 
 class DatasetFormatError(ValueError):
@@ -31,14 +32,8 @@ class DatasetFormatError(ValueError):
 def write_json(path: str | Path, obj) -> Path:
     """Write JSON atomically (temporary file in the same folder, then rename)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "w") as f:
-            json.dump(obj, f)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    with atomic_write(path) as tmp, open(tmp, "w") as f:
+        json.dump(obj, f)
     return path
 
 
@@ -46,13 +41,8 @@ def write_png(path: str | Path, image: np.ndarray) -> None:
     """Save an (H, W, 3) uint8 image as PNG, atomically."""
     from PIL import Image
 
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
+    with atomic_write(path) as tmp:
         Image.fromarray(np.asarray(image, dtype=np.uint8)).save(tmp, format="PNG")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def read_json(path: str | Path):
@@ -398,25 +388,16 @@ def write_esc50(root: str | Path, waves: np.ndarray, targets, categories: list[s
     rows = []
     for i, (wave, target, fold) in enumerate(zip(waves, targets, folds)):
         name = f"{int(fold)}-{100000 + i}-A-{int(target)}.wav"
-        tmp = root / "audio" / f".{name}.tmp"
-        try:
+        with atomic_write(root / "audio" / name) as tmp:
             sf.write(tmp, np.asarray(wave, np.float32), sample_rate, subtype="PCM_16", format="WAV")
-            os.replace(tmp, root / "audio" / name)
-        finally:
-            tmp.unlink(missing_ok=True)
         rows.append([name, int(fold), int(target), categories[int(target)], "False", str(100000 + i), "A"])
     text = io.StringIO()
     writer = csv.writer(text, lineterminator="\n")
     writer.writerow(ESC50_COLUMNS)
     writer.writerows(rows)
     meta = root / "meta" / "esc50.csv"
-    meta.parent.mkdir(parents=True, exist_ok=True)
-    tmp = meta.with_name(f".{meta.name}.tmp")
-    try:
+    with atomic_write(meta) as tmp:
         tmp.write_text(text.getvalue())
-        os.replace(tmp, meta)
-    finally:
-        tmp.unlink(missing_ok=True)
     return meta
 
 

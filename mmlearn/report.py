@@ -18,7 +18,7 @@ import os
 import time
 from pathlib import Path
 
-from .core import profile
+from .core import atomic_write, profile
 
 OPS = {">=": operator.ge, ">": operator.gt, "<=": operator.le, "<": operator.lt}
 
@@ -97,13 +97,8 @@ def record(metrics: dict, bars: dict | None = None, *, notebook: str | None = No
 
 def write_json_atomic(path: str | Path, obj) -> None:
     """Write JSON to a temporary file beside `path`, then rename: an interruption never leaves half a file."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_text(json.dumps(obj, indent=2, sort_keys=False) + "\n")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    with atomic_write(path) as tmp:
+        tmp.write_text(json.dumps(obj, indent=2) + "\n")
 
 
 def load(notebook: str, out_dir: str | Path | None = None) -> dict | None:

@@ -49,3 +49,17 @@ def test_unknown_profile_is_a_clear_error(monkeypatch):
     monkeypatch.setenv("MMLEARN_PROFILE", "fast")
     with pytest.raises(ValueError, match="ci, default, full"):
         profile()
+
+
+def test_atomic_write_replaces_only_on_success(tmp_path):
+    from mmlearn.core import atomic_write
+
+    target = tmp_path / "sub" / "file.txt"
+    with atomic_write(target) as tmp:
+        tmp.write_text("first")
+    assert target.read_text() == "first"
+    with pytest.raises(RuntimeError):
+        with atomic_write(target) as tmp:
+            tmp.write_text("half")
+            raise RuntimeError("interrupted")
+    assert target.read_text() == "first" and [p.name for p in target.parent.iterdir()] == ["file.txt"]
