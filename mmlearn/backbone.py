@@ -242,8 +242,10 @@ def cached_features(world, split: str, n: int, extractor: Extractor | None = Non
     The cache key includes the world's settings and the checkpoint's sha256; the file is written
     atomically, so an interrupted run never leaves half a cache. Returns (grid, pooled).
     """
+    from .world import VERSION
+
     digest = sha256(path)[:12] if Path(path).exists() else "none"
-    key = f"features-{world.size}-{world.max_objects}-{world.seed}-{split}-{n}-{digest}.pt"
+    key = f"features-v{VERSION}-{world.size}-{world.max_objects}-{world.seed}-{split}-{n}-{digest}.pt"
     file = cache_dir() / key
     if file.exists():
         data = torch.load(file, weights_only=True)

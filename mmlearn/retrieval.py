@@ -64,12 +64,14 @@ class BagOfEmbeddings(nn.Module):
 
 # ----------------------------------------------------------------------------------------- losses
 def contrastive_loss(img, txt, margin: float = 0.5):
-    """Pairwise contrastive loss (Hadsell, Chopra, LeCun 2006) on squared Euclidean distances:
-    pull each matching pair together, push every non-matching pair of the batch beyond `margin`."""
-    d = torch.cdist(img, txt).pow(2)                          # (B, B)
+    """Pairwise contrastive loss (Hadsell, Chopra, LeCun 2006) on Euclidean distances of unit vectors:
+    pull each matching pair together (squared distance), push every non-matching pair of the batch
+    beyond `margin` (squared hinge)."""
+    squared = (2 - 2 * img @ txt.t()).clamp(min=0)           # (B, B) squared distances of unit vectors
     positive = torch.eye(len(img), dtype=torch.bool, device=img.device)
-    pull = d[positive].mean()
-    push = F.relu(margin - d[~positive].sqrt()).pow(2).mean()
+    pull = squared[positive].mean()
+    distance = squared[~positive].clamp(min=1e-12).sqrt()    # clamped: sqrt has no gradient at 0
+    push = F.relu(margin - distance).pow(2).mean()
     return pull + push
 
 

@@ -100,7 +100,7 @@ def test_features_are_cached_atomically(tmp_path, monkeypatch):
     world = World()
     grid, pooled = backbone.cached_features(world, "val", 40)
     [file] = list(tmp_path.iterdir())
-    assert file.name.startswith("features-32-3-0-val-40-")
+    assert file.name.startswith("features-v2-32-3-0-val-40-")
     again = backbone.cached_features(world, "val", 40)
     assert torch.equal(again[0], grid) and torch.equal(again[1], pooled)
     assert grid.shape == (40, 64, 8, 8)

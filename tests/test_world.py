@@ -36,6 +36,13 @@ def test_same_seed_gives_byte_identical_data(world, train):
     assert fingerprint(world.split("val", 400)) != fingerprint(train)
 
 
+def test_a_shorter_split_is_the_start_of_a_longer_one(world, train):
+    longer = world.split("train", 1_300)
+    assert np.array_equal(longer.scenes.image[:400], train.scenes.image)
+    assert longer.captions[:400] == train.captions and longer.tags[:400] == train.tags
+    assert [q.text for q in longer.questions[399]] == [q.text for q in train.questions[399]]
+
+
 def test_scenes_have_the_promised_variety(train):
     s = train.scenes
     assert s.image.shape == (400, 32, 32, 3) and s.image.dtype == np.uint8

@@ -5,8 +5,9 @@
     train = world.split("train", 5_000)   # scenes + 5 captions, 5 questions and tags per scene
     train.scenes[0].objects, train.captions[0], train.questions[0]
 
-Splits are deterministic: the same world and split give byte-identical data (scenes are made in
-chunks of 1,000, each from its own seeded generator).
+Splits are deterministic: the same world and split give byte-identical data, and a shorter split is
+the beginning of a longer one (scenes are made in full chunks of 1,000, each from its own seeded
+generator, and cut to length).
 """
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ SPLITS = ("train", "val", "test", "compositional")
 HELD_OUT_PAIRS = (("circle", "green"), ("square", "purple"), ("triangle", "white"),
                   ("diamond", "yellow"), ("cross", "blue"))
 CHUNK = 1000
+VERSION = 2  # bump when the same seed starts giving different data (caches of derived data key on it)
 
 
 @dataclass
@@ -54,15 +56,19 @@ class World:
         return f"World(size={self.size}, max_objects={self.max_objects}, seed={self.seed})"
 
     def _chunk(self, split: str, index: int, n: int, language: bool = True) -> WorldSplit:
+        """Scenes index*CHUNK ... index*CHUNK + n - 1 of a split: a full chunk is drawn, then cut to n."""
         rng = np.random.default_rng([self.seed, SPLITS.index(split), index])
         forced = self.held_out if split == "compositional" else ()
-        scenes = render_scenes(rng, n, self.size, self.max_objects, banned_pairs=self.held_out if not forced else (),
-                               forced_pairs=forced)
+        full = render_scenes(rng, CHUNK, self.size, self.max_objects, banned_pairs=self.held_out if not forced else (),
+                             forced_pairs=forced)
+        scenes = Scenes(*(getattr(full, f)[:n] for f in Scenes.__dataclass_fields__))
         if not language:
             return WorldSplit(split, scenes, [], [], [])
-        caps = [captions(s, rng, self.captions_per_scene) for s in scenes]
+        caps, qs = [], []
         answer_counts = Counter()  # balances answers across the chunk's scenes
-        qs = [questions(s, rng, self.questions_per_scene, answer_counts) for s in scenes]
+        for s in scenes:  # scene by scene, so that scene i's language depends on scenes <= i only
+            caps.append(captions(s, rng, self.captions_per_scene))
+            qs.append(questions(s, rng, self.questions_per_scene, answer_counts))
         return WorldSplit(split, scenes, caps, qs, [tags(s) for s in scenes])
 
     def split(self, name: str, n: int, language: bool = True) -> WorldSplit:
