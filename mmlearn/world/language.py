@@ -333,41 +333,22 @@ def parse_caption(caption: str) -> CaptionMeaning:
     return CaptionMeaning(place, objects, relation, position, total)
 
 
-def _matches(obj: Object, count_size_color_shape) -> bool:
-    _, size, color, shape = count_size_color_shape
-    return obj.shape == shape and (size is None or obj.size == size) and (color is None or obj.color == color)
-
-
 def caption_fits(caption: str, scene: Scene) -> bool:
     """Whether a caption is true of a scene: its place, and its objects — all of them (a list), or the
-    two it relates, or the one it places left / right / in the middle."""
-    from itertools import permutations
+    two it relates, or the one it places left / right / in the middle. (One cell of `fits_matrix`.)"""
+    from .scenes import Scenes
 
-    meaning = parse_caption(caption)
-    if meaning.place is not None and meaning.place != scene.place:
-        return False
-    if meaning.total is not None and meaning.total != len(scene.objects):
-        return False
-    slots = [d for d in meaning.objects for _ in range(d[0])]
-    objs = scene.objects
-    if meaning.relation is not None:
-        if len(meaning.objects) < 2:
-            return False
-        a_desc, b_desc = meaning.objects[0], meaning.objects[1]
-        return any(_matches(a, a_desc) and _matches(b, b_desc) and holds(meaning.relation, a, b)
-                   for a in objs for b in objs if a is not b)
-    if meaning.position is not None:
-        width = scene.image.shape[1]
-        where = {"left": lambda o: o.x < width / 3, "right": lambda o: o.x > 2 * width / 3,
-                 "middle": lambda o: width / 3 <= o.x <= 2 * width / 3}[meaning.position]
-        return any(_matches(o, d) and where(o) for d in meaning.objects for o in objs)
-    if len(slots) != len(objs):
-        return False
-    return any(all(_matches(o, d) for o, d in zip(order, slots)) for order in permutations(objs))
+    return bool(fits_matrix([caption], Scenes.from_scene(scene))[0, 0])
 
 
 def fits_matrix(captions: list[str], scenes) -> np.ndarray:
-    """(Q, N) bool: caption_fits(captions[q], scenes[n]) for every pair, vectorised over the scenes."""
+    """(Q, N) bool: whether caption q is true of scene n, for every pair, vectorised over the scenes.
+
+    A caption fits when its place matches and: for a relation ("a red circle left of a blue cross"),
+    some two different objects fit the two descriptions and the relation holds between their centres;
+    for a position ("... on the left"), some object fits and lies in that third of the image; otherwise
+    the caption lists *all* objects, so their number and a one-to-one match must agree.
+    """
     from itertools import permutations
 
     from .scenes import PLACES, SIZES

@@ -90,6 +90,14 @@ class Scenes:
         return (self[i] for i in range(len(self)))
 
     @staticmethod
+    def from_scene(scene: Scene) -> "Scenes":
+        """A batch of one, from a single Scene record (for the vectorised functions)."""
+        attr = lambda names, a: np.array([[names.index(getattr(o, a)) for o in scene.objects]])  # noqa: E731
+        return Scenes(scene.image[None], np.array([PLACES.index(scene.place)]), attr(SHAPES, "shape"),
+                      attr(COLORS, "color"), attr(SIZES, "size"), np.array([[[o.x, o.y] for o in scene.objects]]),
+                      np.array([[o.box for o in scene.objects]]), np.stack([o.mask for o in scene.objects])[None])
+
+    @staticmethod
     def concat(parts: list["Scenes"]) -> "Scenes":
         return Scenes(*(np.concatenate([getattr(p, f) for p in parts]) for f in Scenes.__dataclass_fields__))
 

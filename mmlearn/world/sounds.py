@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .scenes import COLORS, PLACES, SHAPES, SIZES, Scene, Scenes
+from .scenes import COLORS, PLACES, SHAPES, Scene, Scenes
 
 SAMPLE_RATE = 16_000
 PITCH = dict(zip(COLORS, (196.0, 246.9, 293.7, 370.0, 440.0, 554.4)))  # Hz, per colour
@@ -188,8 +188,4 @@ def render_audio(scene: Scene | Scenes, sounding=None, rate: int = SAMPLE_RATE, 
     mask = np.ones(k, bool) if sounding is None else np.asarray(sounding)
     if mask.dtype != bool:
         mask = np.isin(np.arange(k), mask)
-    attr = lambda names, a: np.array([[names.index(getattr(o, a)) for o in scene.objects]])  # noqa: E731
-    one = Scenes(scene.image[None], np.array([PLACES.index(scene.place)]), attr(SHAPES, "shape"),
-                 attr(COLORS, "color"), attr(SIZES, "size"), np.array([[[o.x, o.y] for o in scene.objects]]),
-                 np.array([[o.box for o in scene.objects]]), np.stack([o.mask for o in scene.objects])[None])
-    return render_scene_audio(one, np.random.default_rng(seed), mask[None], rate, seconds)[0][0]
+    return render_scene_audio(Scenes.from_scene(scene), np.random.default_rng(seed), mask[None], rate, seconds)[0][0]
