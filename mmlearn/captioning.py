@@ -11,6 +11,7 @@ looks at the cells again at every word.
 """
 from __future__ import annotations
 
+import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -74,11 +75,19 @@ class ShowAttendTell(nn.Module):
 
 class ShowAndTell(nn.Module):
     """The baseline of Vinyals et al.: the pooled image feature, projected, is the LSTM's first input
-    (before <bos>); no attention. Same `start` / `step` interface as ShowAttendTell (alpha is None)."""
+    (before <bos>); no attention. Same `start` / `step` interface as ShowAttendTell (alpha is None).
+
+    pool: "max" (default) or "mean" over the cells. The world backbone's features are *local* (it was
+    pretrained to name what is in each cell), so mean-pooling dilutes a small object among 64 cells of
+    background; max-pooling keeps "which parts are present somewhere" — the closest analogue of the
+    pooled vector of an ImageNet classifier that Show-and-Tell used."""
 
     def __init__(self, vocab_size: int, feature_dim: int = 64, embed_dim: int = 64, hidden_dim: int = 256,
-                 dropout: float = 0.3):
+                 dropout: float = 0.3, pool: str = "max"):
         super().__init__()
+        if pool not in ("max", "mean"):
+            raise ValueError(f"pool must be 'max' or 'mean', not {pool!r}")
+        self.pool = pool
         self.image = nn.Linear(feature_dim, embed_dim)
         self.embed = nn.Embedding(vocab_size, embed_dim, padding_idx=PAD)
         self.lstm = nn.LSTMCell(embed_dim, hidden_dim)
@@ -88,7 +97,8 @@ class ShowAndTell(nn.Module):
 
     def start(self, features):
         zeros = features.new_zeros(len(features), self.hidden_dim)
-        return self.lstm(self.image(features.mean(dim=1)), (zeros, zeros))
+        pooled = features.amax(dim=1) if self.pool == "max" else features.mean(dim=1)
+        return self.lstm(self.image(pooled), (zeros, zeros))
 
     def step(self, features, words, state):
         h, c = self.lstm(self.embed(words), state)
@@ -192,3 +202,67 @@ def beam_search(model, features, beam: int = 3, max_len: int = 20, length_norm: 
         finished = [(t, s / len(t) ** length_norm, torch.stack(a) if a else None)
                     for t, s, a in zip(live_tokens, scores.tolist(), live_alphas)]
     return sorted(finished, key=lambda f: -f[1])
+
+
+# ----------------------------------------------------------------------------------- looking inside
+def upsample_attention(alpha: torch.Tensor, image_size: int) -> torch.Tensor:
+    """Attention over a g x g grid of cells (..., L = g*g) -> per-pixel mass (..., S, S), still summing to 1:
+    each cell's weight is spread evenly over the S/g x S/g pixels it covers."""
+    grid = int(round(alpha.shape[-1] ** 0.5))
+    cell = image_size // grid
+    maps = alpha.reshape(*alpha.shape[:-1], grid, grid) / cell ** 2
+    return maps.repeat_interleave(cell, dim=-2).repeat_interleave(cell, dim=-1)
+
+
+def _shape_nouns() -> dict[str, str]:
+    from .world import SHAPES
+    from .world.language import plural
+
+    return {s: s for s in SHAPES} | {plural(s): s for s in SHAPES}
+
+
+def referenced_objects(words: list[str], t: int, scene) -> list:
+    """The objects of `scene` (a world Scene) that the shape noun words[t] refers to: same shape, and the
+    colour / size the words just before it name, if any ("two small red circles" -> every small red
+    circle). [] if words[t] is not a shape noun or names nothing in the scene."""
+    from .world import COLORS, SIZES
+
+    nouns = _shape_nouns()
+    if words[t] not in nouns:
+        return []
+    color = words[t - 1] if t >= 1 and words[t - 1] in COLORS else None
+    j = t - 1 - (color is not None)
+    size = words[j] if j >= 0 and words[j] in SIZES else None
+    return [o for o in scene.objects
+            if o.shape == nouns[words[t]] and color in (None, o.color) and size in (None, o.size)]
+
+
+def attention_grounding(words: list[list[str]], alphas: list[torch.Tensor], scenes) -> dict:
+    """Does the model look at what it names? For every generated shape noun that refers to objects of
+    the scene: the attention mass (at the step that emitted the noun) inside the referenced objects'
+    boxes, and the share of the image those boxes cover (what uniform attention would put there).
+
+    words[i]: caption i as words (no <eos>); alphas[i]: its attention (T_i >= len(words[i]), L), row t
+    belonging to words[i][t]; scenes: the world Scenes the captions describe. Returns numpy arrays
+    "mass", "chance" (one entry per grounded noun), "caption" (its caption index), and "nouns" (the
+    number of shape nouns, grounded or not: a noun naming an absent object cannot be grounded)."""
+    size = scenes.image.shape[1]
+    shape_nouns = _shape_nouns()
+    mass, chance, caption, nouns = [], [], [], 0
+    for i, (ws, alpha) in enumerate(zip(words, alphas)):
+        scene = scenes[i]
+        pixels = upsample_attention(alpha[: len(ws)].float().cpu(), size)          # (T, S, S)
+        for t, w in enumerate(ws):
+            objects = referenced_objects(ws, t, scene)
+            nouns += w in shape_nouns
+            if not objects:
+                continue
+            inside = torch.zeros(size, size, dtype=torch.bool)
+            for o in objects:
+                x0, y0, x1, y1 = o.box
+                inside[y0:y1, x0:x1] = True
+            mass.append(float(pixels[t][inside].sum()))
+            chance.append(float(inside.float().mean()))
+            caption.append(i)
+    return {"mass": np.array(mass), "chance": np.array(chance), "caption": np.array(caption, dtype=int),
+            "nouns": nouns}

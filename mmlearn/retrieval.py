@@ -143,16 +143,6 @@ def embed_images(encoder: nn.Module, features: torch.Tensor, batch_size: int = 1
 
 
 # ----------------------------------------------------------------------------------------- data
-def encode_captions(vocab, captions: list[list[str]]) -> tuple[torch.Tensor, torch.Tensor]:
-    """N images x C captions -> ids (N, C, T) padded with 0, and lengths (N, C)."""
-    from .world import pad
-
-    flat = [vocab.encode(c) for caps in captions for c in caps]
-    ids, lengths = pad(flat)
-    n, c = len(captions), len(captions[0])
-    return ids.view(n, c, -1), lengths.view(n, c)
-
-
 def pair_batches(features: torch.Tensor, caption_ids: torch.Tensor, caption_lengths: torch.Tensor, batch_size: int):
     """Endless batches of (features (B, ...), ids (B, T), lengths (B,), image index (B,)): B *different*
     images, each with one of its captions drawn at random — so no image is its own negative."""

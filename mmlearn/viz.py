@@ -106,3 +106,36 @@ def filmstrip(frames, *, fps: int = 25, every: int = 4, title: str = "Video fram
         ax.axis("off")
     axes[0].figure.suptitle(title, fontsize=10)
     return axes
+
+
+def attention_rgb(image: np.ndarray, alpha, scale: int = 8) -> np.ndarray:
+    """An image (S, S, 3) uint8 with an attention map over g x g cells (L = g*g weights) laid over it:
+    the image is darkened where attention is low and tinted warm where it is high (normalised to the
+    map's peak). Returns (S*scale, S*scale, 3) uint8, each cell a crisp block."""
+    alpha = np.asarray(alpha.detach().cpu() if hasattr(alpha, "detach") else alpha, dtype=np.float32)
+    grid = int(round(np.sqrt(alpha.size)))
+    heat = alpha.reshape(grid, grid) / max(float(alpha.max()), 1e-12)
+    side = image.shape[0] * scale
+    heat = np.kron(heat, np.ones((side // grid, side // grid), dtype=np.float32))[..., None]
+    big = np.kron(image.astype(np.float32) / 255, np.ones((scale, scale, 1), dtype=np.float32))
+    warm = np.array([1.0, 0.85, 0.2], dtype=np.float32)
+    out = big * (0.25 + 0.75 * heat) + 0.35 * heat * warm
+    return (np.clip(out, 0, 1) * 255).astype(np.uint8)
+
+
+def plot_caption_attention(image: np.ndarray, words: list[str], alphas, *, max_words: int = 12,
+                           title: str = "Where the model looks for each word", axes=None):
+    """The image once per generated word, with that word's attention map (alphas (T, L), row t = words[t])."""
+    n = min(len(words), max_words)
+    if axes is None:
+        _, axes = plt.subplots(1, n + 1, figsize=(1.45 * (n + 1), 1.9))
+    axes = np.atleast_1d(axes)
+    axes[0].imshow(image, interpolation="nearest")
+    axes[0].set_title("image", fontsize=8)
+    for t, ax in enumerate(axes[1 : n + 1]):
+        ax.imshow(attention_rgb(image, alphas[t]), interpolation="nearest")
+        ax.set_title(words[t], fontsize=9, fontweight="bold")
+    for ax in axes:
+        ax.axis("off")
+    axes[0].figure.suptitle(title, fontsize=10)
+    return axes

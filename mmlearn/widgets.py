@@ -108,3 +108,48 @@ def retrieval_explorer(search, describe, images: np.ndarray, query: str = "", k:
     ui = W.VBox([box, status, results, tags])
     display(ui)
     return ui
+
+
+def attention_scrubber_html(image: np.ndarray, words: list[str], alphas, scale: int = 8, title: str = "") -> str:
+    """HTML of a slider that scrubs through a caption's words and shows each word's attention map.
+    Plain HTML + JavaScript: it keeps working in a saved notebook and on a projector with no kernel."""
+    from .viz import attention_rgb
+
+    key = uuid.uuid4().hex[:8]
+    frames = [_png(image, scale)] + [_png(attention_rgb(image, alphas[t], scale), 1) for t in range(len(words))]
+    images = ",".join(f'"data:image/png;base64,{f}"' for f in frames)
+    spans = " ".join(f'<span id="w-{key}-{t + 1}" style="cursor:pointer;padding:1px 3px" '
+                     f'onclick="document.getElementById(\'s-{key}\').value={t + 1};'
+                     f'document.getElementById(\'s-{key}\').dispatchEvent(new Event(\'input\'))">{w}</span>'
+                     for t, w in enumerate(words))
+    size = image.shape[0] * scale
+    return f"""
+<div style="font-family:sans-serif;display:flex;gap:14px;align-items:center">
+  <img id="i-{key}" src="data:image/png;base64,{frames[0]}" width="{size}" height="{size}"
+       style="image-rendering:pixelated;border:1px solid #ccc"/>
+  <div style="max-width:420px"><div style="margin-bottom:6px"><b>{title}</b></div>
+    <input id="s-{key}" type="range" min="0" max="{len(words)}" value="0" style="width:100%"/>
+    <div style="font-size:15px;line-height:1.6">{spans}</div>
+    <div style="font-size:12px;color:#666">drag the slider or click a word (0 = the image alone)</div></div>
+</div>
+<script>
+(function() {{
+  const frames = [{images}], n = {len(words)};
+  const slider = document.getElementById("s-{key}"), img = document.getElementById("i-{key}");
+  slider.addEventListener("input", function() {{
+    const k = parseInt(slider.value);
+    img.src = frames[k];
+    for (let t = 1; t <= n; t++)
+      document.getElementById("w-{key}-" + t).style.background = (t === k) ? "#ffd84d" : "";
+  }});
+}})();
+</script>"""
+
+
+def attention_scrubber(image: np.ndarray, words: list[str], alphas, scale: int = 8, title: str = ""):
+    """Show the attention scrubber for one caption; returns the IPython HTML object."""
+    from IPython.display import HTML, display
+
+    html = HTML(attention_scrubber_html(image, words, alphas, scale, title))
+    display(html)
+    return html

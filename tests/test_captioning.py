@@ -9,7 +9,7 @@ from mmlearn import captioning as C
 from mmlearn import exercises as check
 from mmlearn.metrics import corpus_bleu
 from mmlearn.train import fit
-from mmlearn.world import World, pad, tokenize
+from mmlearn.world import World, encode_captions, pad, tokenize
 
 
 def test_attention_weights_sum_to_one_with_the_right_shapes():
@@ -152,3 +152,85 @@ def test_captioning_checkers(capsys):
     for wrong, hint in [(softmax_over_batch, "sum to 1"), (no_tanh, "tanh")]:
         with pytest.raises(check.ExerciseFailed, match=hint):
             check.soft_attention(wrong)
+
+
+def test_upsampled_attention_keeps_each_cells_mass():
+    alpha = torch.softmax(torch.randn(2, 64), dim=1)
+    pixels = C.upsample_attention(alpha, 32)
+    assert pixels.shape == (2, 32, 32)
+    assert torch.allclose(pixels.sum((1, 2)), torch.ones(2))
+    assert torch.isclose(pixels[0, 4:8, 8:12].sum(), alpha[0, 1 * 8 + 2])       # cell (row 1, col 2)
+
+
+def scene_with_objects(n_objects):
+    split = World().split("val", 200, language=False)
+    i = next(i for i in range(len(split)) if split.scenes.present[i].sum() == n_objects)
+    return split.scenes[i], split.scenes, i
+
+
+def test_referenced_objects_follow_the_words_before_the_noun():
+    scene, _, _ = scene_with_objects(2)
+    a, b = scene.objects
+    assert C.referenced_objects(["a", a.color, a.shape], 2, scene) == [o for o in scene.objects
+                                                                       if (o.color, o.shape) == (a.color, a.shape)]
+    assert C.referenced_objects(["a", a.size, a.color, a.shape, "at", "night"], 3, scene)[0] is a
+    wrong = next(c for c in ("red", "green", "blue", "yellow", "purple", "white")
+                 if all((o.color, o.shape) != (c, a.shape) for o in scene.objects))
+    assert C.referenced_objects(["a", wrong, a.shape], 2, scene) == []         # names nothing in the scene
+    assert C.referenced_objects(["a", a.color, a.shape], 1, scene) == []       # not a shape noun
+    plural = a.shape + ("es" if a.shape.endswith("s") else "s")
+    assert a in C.referenced_objects(["two", plural], 1, scene)
+
+
+def test_grounding_of_uniform_attention_is_chance_and_of_focused_attention_is_high():
+    scene, scenes, i = scene_with_objects(1)
+    obj = scene.objects[0]
+    words = [["a", obj.color, obj.shape, "in", "the", "woods"]]
+    sub = type(scenes)(*(getattr(scenes, f)[i : i + 1] for f in scenes.__dataclass_fields__))
+    uniform = torch.full((7, 64), 1 / 64)
+    result = C.attention_grounding(words, [uniform], sub)
+    assert result["nouns"] == 1 and len(result["mass"]) == 1
+    x0, y0, x1, y1 = obj.box
+    assert result["chance"][0] == pytest.approx((x1 - x0) * (y1 - y0) / 32**2)
+    assert result["mass"][0] == pytest.approx(result["chance"][0], rel=1e-5)   # uniform attention = chance
+    focused = torch.zeros(7, 64)
+    focused[2, int(obj.y) // 4 * 8 + int(obj.x) // 4] = 1.0                   # the cell at the object's centre
+    assert C.attention_grounding(words, [focused], sub)["mass"][0] > 0.5
+    hallucinated = C.attention_grounding([["a", "zebra", "circles" if obj.shape != "circle" else "squares"]],
+                                         [uniform], sub)
+    assert hallucinated["nouns"] == 1 and len(hallucinated["mass"]) == 0
+
+
+def test_show_and_tell_pooling():
+    features = torch.randn(3, 16, 8)
+    for pool in ("max", "mean"):
+        model = C.ShowAndTell(20, feature_dim=8, pool=pool)
+        h, c = model.start(features)
+        assert h.shape == (3, 256)
+    with pytest.raises(ValueError, match="pool"):
+        C.ShowAndTell(20, pool="sum")
+
+
+def test_caption_ids_for_a_decoder_carry_bos_and_eos():
+    world = World()
+    split = world.split("val", 3)
+    ids, lengths = encode_captions(world.vocab(), split.captions, bos_eos=True)
+    assert ids.shape[:2] == (3, 5) and (ids[:, :, 0] == C.BOS).all()
+    assert (ids.gather(2, (lengths - 1).unsqueeze(2)) == C.EOS).all()
+
+
+def test_attention_pictures_and_scrubber():
+    import matplotlib
+
+    matplotlib.use("agg")
+    from mmlearn.viz import attention_rgb, plot_caption_attention
+    from mmlearn.widgets import attention_scrubber_html
+
+    image = World().split("val", 1, language=False).scenes.image[0]
+    alphas = torch.softmax(torch.randn(3, 64), dim=1)
+    rgb = attention_rgb(image, alphas[0])
+    assert rgb.shape == (256, 256, 3) and rgb.dtype == "uint8"
+    assert len(plot_caption_attention(image, ["a", "red", "circle"], alphas)) == 4
+    html = attention_scrubber_html(image, ["a", "red", "circle"], alphas)
+    # the first picture, then one frame for the image alone and one per word
+    assert html.count("data:image/png;base64") == 1 + 4 and 'max="3"' in html and ">circle</span>" in html

@@ -9,7 +9,7 @@ from mmlearn import exercises as check
 from mmlearn import retrieval as R
 from mmlearn.metrics import ambiguity_ceiling, median_rank, recall_at_k
 from mmlearn.train import fit
-from mmlearn.world import World
+from mmlearn.world import World, encode_captions
 from mmlearn.world.language import caption_fits, fits_matrix, parse_caption
 
 
@@ -76,7 +76,7 @@ def test_encoders_overfit_a_handful_of_pairs():
     split = world.split("val", 16)
     vocab = world.vocab()
     grid = torch.randn(16, 64, 8, 8, generator=torch.Generator().manual_seed(0))
-    ids, lengths = R.encode_captions(vocab, split.captions)
+    ids, lengths = encode_captions(vocab, split.captions)
     model = torch.nn.ModuleDict({"image": R.ImageProjection(), "text": R.GRUTextEncoder(len(vocab))})
     model.scale = torch.nn.Parameter(torch.tensor(R.INIT_LOGIT_SCALE))
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .language import ANSWERS, QUESTION_TYPES, Question, Vocab, captions, pad, questions, tags, tokenize
+from .language import ANSWERS, QUESTION_TYPES, Question, Vocab, captions, encode_captions, pad, questions, tags, tokenize
 from .scenes import COLORS, PLACES, SHAPES, SIZES, Object, Scene, Scenes, render_scenes
 
 SPLITS = ("train", "val", "test", "compositional")
@@ -102,6 +102,6 @@ def language_phrases() -> list[str]:
     return texts
 
 
-__all__ = ["ANSWERS", "COLORS", "HELD_OUT_PAIRS", "PLACES", "QUESTION_TYPES", "SHAPES", "SIZES", "SPLITS",
+__all__ = ["ANSWERS", "COLORS", "HELD_OUT_PAIRS", "PLACES", "QUESTION_TYPES", "SHAPES", "SIZES", "SPLITS", "encode_captions",
            "Object", "Question", "Scene", "Scenes", "Vocab", "World", "WorldSplit", "captions", "pad",
            "questions", "render_scenes", "tags", "tokenize"]

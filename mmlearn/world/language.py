@@ -286,6 +286,15 @@ def pad(sequences, pad_id: int = Vocab.PAD) -> tuple[torch.Tensor, torch.Tensor]
 
 
 # ----------------------------------------------------------------------------------------- caption semantics
+def encode_captions(vocab: Vocab, captions: list[list[str]], bos_eos: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+    """N images x C captions each -> ids (N, C, T) padded with <pad> = 0, and lengths (N, C).
+    bos_eos: wrap every caption in <bos> ... <eos> (lengths count them), as a decoder is trained on."""
+    flat = [vocab.encode(c, bos_eos=bos_eos) for caps in captions for c in caps]
+    ids, lengths = pad(flat)
+    n, c = len(captions), len(captions[0])
+    return ids.view(n, c, -1), lengths.view(n, c)
+
+
 PLACE_WORDS = {"beach": "beach", "sea": "beach", "forest": "forest", "woods": "forest", "trees": "forest",
                "city": "city", "buildings": "city", "night": "night", "dark": "night"}
 COUNT_WORDS = {"a": 1, "one": 1, "two": 2, "three": 3}
