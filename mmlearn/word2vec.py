@@ -1,0 +1,367 @@
+"""word2vec: skip-gram with negative sampling (Mikolov et al. 2013), from scratch, vectorised for a CPU.
+
+    sentences = read_corpus()                                  # the shipped English corpus, tokenised
+    vocab = Vocabulary.build(sentences, min_count=5)
+    model = train_skipgram(sentences, vocab, dim=100, window=5, negatives=5, epochs=3)
+    model.most_similar("king")
+
+As in word2vec.c (and gensim): two matrices, input vectors W_in (V, d) for centre words and output
+vectors W_out (V, d) for context words; a *dynamic window* (each centre word draws its window size b
+uniformly from 1..window); frequent words are *subsampled* before the windows are cut; k noise words
+per pair are drawn from the unigram distribution raised to 0.75; the learning rate decays linearly
+to lr * 1e-4. The SGD update is the closed-form gradient of the negative-sampling loss, applied to the
+touched rows only (index_add_) for a batch of pairs at a time: what word2vec.c does one pair at a time.
+"""
+from __future__ import annotations
+
+import lzma
+import math
+import re
+import time
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from .datasets import DatasetFormatError
+
+CORPUS = Path(__file__).resolve().parent.parent / "data" / "text" / "corpus.txt.xz"
+WORD = re.compile(r"[a-z]+")
+
+
+# ------------------------------------------------------------------------------------------ data
+def tokenize(line: str) -> list[str]:
+    """Lower-case alphabetic words: "Let there be light:" -> ["let", "there", "be", "light"]."""
+    return WORD.findall(line.lower())
+
+
+def read_corpus(path: str | Path = CORPUS) -> list[list[str]]:
+    """One sentence (a list of words) per non-empty line of a text file, plain or .xz-compressed."""
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: corpus file not found (the course ships data/text/corpus.txt.xz; "
+                                "rebuild it with scripts/make_corpus.py)")
+    try:
+        raw = lzma.decompress(path.read_bytes()) if path.suffix == ".xz" else path.read_bytes()
+        text = raw.decode("utf-8")
+    except (lzma.LZMAError, UnicodeDecodeError) as error:
+        raise DatasetFormatError(f"{path}: not a readable UTF-8 text corpus ({error})") from error
+    sentences = [words for words in map(tokenize, text.splitlines()) if words]
+    if not sentences:
+        raise DatasetFormatError(f"{path}: the corpus holds no words")
+    return sentences
+
+
+@dataclass
+class Vocabulary:
+    """Words kept for training, most frequent first, with their corpus counts (np.int64)."""
+
+    words: list[str]
+    counts: np.ndarray
+
+    def __post_init__(self):
+        self.index = {w: i for i, w in enumerate(self.words)}
+
+    def __len__(self) -> int:
+        return len(self.words)
+
+    def __contains__(self, word: str) -> bool:
+        return word in self.index
+
+    @classmethod
+    def build(cls, sentences: list[list[str]], min_count: int = 5) -> "Vocabulary":
+        counts = Counter(w for s in sentences for w in s)
+        kept = sorted((w for w, c in counts.items() if c >= min_count), key=lambda w: (-counts[w], w))
+        return cls(kept, np.array([counts[w] for w in kept], dtype=np.int64))
+
+    def encode(self, sentences: list[list[str]]) -> tuple[np.ndarray, np.ndarray]:
+        """The corpus as one array of word ids (N,) and the sentence each token belongs to (N,).
+        Words below min_count are dropped first, as word2vec.c does (so windows reach across them)."""
+        ids, sentence = [], []
+        for k, s in enumerate(sentences):
+            kept = [self.index[w] for w in s if w in self.index]
+            ids.extend(kept)
+            sentence.extend([k] * len(kept))
+        return np.array(ids, dtype=np.int64), np.array(sentence, dtype=np.int64)
+
+
+def keep_probability(counts: np.ndarray, sample: float = 1e-3) -> np.ndarray:
+    """Probability of keeping each occurrence of a word, as word2vec.c and gensim compute it:
+    (sqrt(f / (s N)) + 1) * (s N) / f, capped at 1 (f: the word's count, N: all counts, s: sample).
+    (The paper's 1 - sqrt(t / f) is a *discard* probability of a different shape.) sample <= 0: keep all."""
+    counts = np.asarray(counts, dtype=np.float64)
+    if sample <= 0:
+        return np.ones_like(counts)
+    threshold = sample * counts.sum()
+    return np.minimum((np.sqrt(counts / threshold) + 1) * threshold / counts, 1.0)
+
+
+def noise_distribution(counts: np.ndarray, power: float = 0.75) -> np.ndarray:
+    """P_n(w) proportional to count(w) ** 0.75: rarer words are drawn more often than by frequency."""
+    weights = np.asarray(counts, dtype=np.float64) ** power
+    return weights / weights.sum()
+
+
+class NoiseSampler:
+    """Draws noise words from P_n(w) ~ count(w) ** 0.75 by inverting the cumulative distribution
+    (a binary search per draw; word2vec.c looks the same thing up in a table of 1e8 entries)."""
+
+    def __init__(self, counts: np.ndarray, power: float = 0.75):
+        self.cdf = torch.from_numpy(np.cumsum(noise_distribution(counts, power)))
+        self.size = len(counts)
+
+    def sample(self, shape, generator: torch.Generator | None = None) -> torch.Tensor:
+        u = torch.rand(shape, generator=generator, dtype=torch.float64)
+        return torch.searchsorted(self.cdf, u).clamp_(max=self.size - 1)
+
+
+def subsample(ids: np.ndarray, sentence: np.ndarray, keep: np.ndarray, rng: np.random.Generator):
+    """Keep each token with its word's keep-probability; returns the kept ids and their sentence numbers."""
+    kept = rng.random(len(ids)) < keep[ids]
+    return ids[kept], sentence[kept]
+
+
+def skipgram_pairs(ids: np.ndarray, sentence: np.ndarray, window: int, keep: np.ndarray | None,
+                   rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """All (centre, context) pairs of one pass, vectorised over the corpus.
+
+    ids, sentence (N,): word ids and sentence numbers; keep (V,): keep-probability per word (None: all).
+    Tokens are first subsampled; then every kept centre draws its window b ~ U{1..window} and pairs
+    with the kept words at most b positions away in the same sentence. Returns centres (P,),
+    contexts (P,) in random order. A loop over the 2 * window offsets, vectorised over the corpus.
+    """
+    if keep is not None:
+        ids, sentence = subsample(ids, sentence, keep, rng)
+    reach = rng.integers(1, window + 1, size=len(ids))             # the dynamic window of each centre
+    centres, contexts = [], []
+    for d in range(1, window + 1):
+        same = sentence[d:] == sentence[:-d]
+        right = same & (reach[:-d] >= d)                           # centre at i, context at i + d
+        left = same & (reach[d:] >= d)                             # centre at i + d, context at i
+        centres += [ids[:-d][right], ids[d:][left]]
+        contexts += [ids[d:][right], ids[:-d][left]]
+    centres, contexts = np.concatenate(centres), np.concatenate(contexts)
+    order = rng.permutation(len(centres))
+    return centres[order], contexts[order]
+
+
+# ---------------------------------------------------------------------------------------- model
+def sgns_loss(center: torch.Tensor, context: torch.Tensor, negatives: torch.Tensor) -> torch.Tensor:
+    """Negative-sampling loss, mean over the batch: -log s(v_c . u_o) - sum_k log s(-v_c . u_k).
+    center (B, d) input vectors; context (B, d) output vectors; negatives (B, K, d) output vectors."""
+    positive = F.logsigmoid((center * context).sum(-1))
+    negative = F.logsigmoid(-torch.einsum("bd,bkd->bk", center, negatives)).sum(-1)
+    return -(positive + negative).mean()
+
+
+def sgns_update(w_in: torch.Tensor, w_out: torch.Tensor, centres: torch.Tensor, contexts: torch.Tensor,
+                noise: torch.Tensor, lr: float) -> float:
+    """One SGD step on a batch of pairs, in place: the closed-form gradient of `sgns_loss` (summed over
+    the batch) applied to the touched rows. centres, contexts (B,), noise (B, K) word ids.
+    A noise word equal to the true context is ignored, as in word2vec.c. Returns the batch's mean loss."""
+    targets = torch.cat([contexts.unsqueeze(1), noise], dim=1)                 # (B, 1 + K)
+    v = w_in[centres]                                                           # (B, d)
+    u = w_out[targets]                                                          # (B, 1 + K, d)
+    scores = torch.bmm(u, v.unsqueeze(2)).squeeze(2)                            # (B, 1 + K)
+    labels = torch.zeros_like(scores)
+    labels[:, 0] = 1
+    weight = torch.ones_like(scores)
+    weight[:, 1:] = (noise != contexts.unsqueeze(1)).to(scores.dtype)
+    g = (labels - torch.sigmoid(scores)) * weight * lr                          # -dloss/dscore, times lr
+    w_in.index_add_(0, centres, torch.bmm(g.unsqueeze(1), u).squeeze(1))       # v += sum_j g_j u_j
+    w_out.index_add_(0, targets.reshape(-1), (g.unsqueeze(2) * v.unsqueeze(1)).reshape(-1, v.shape[1]))
+    signed = torch.where(labels.bool(), scores, -scores)
+    return float(-(F.logsigmoid(signed) * weight).sum(1).mean())
+
+
+class WordVectors:
+    """Trained word vectors (one row per vocabulary word) with similarity queries."""
+
+    def __init__(self, vectors: torch.Tensor, words: list[str]):
+        self.vectors = vectors
+        self.words = list(words)
+        self.index = {w: i for i, w in enumerate(self.words)}
+        self.unit = F.normalize(vectors, dim=1)
+
+    def __contains__(self, word: str) -> bool:
+        return word in self.index
+
+    def __getitem__(self, word: str) -> torch.Tensor:
+        return self.vectors[self.index[word]]
+
+    def similarity(self, a: str, b: str) -> float:
+        return float(self.unit[self.index[a]] @ self.unit[self.index[b]])
+
+    def most_similar(self, word: str | torch.Tensor, k: int = 8, exclude=()) -> list[tuple[str, float]]:
+        """The k nearest words by cosine to a word (itself excluded) or to a vector."""
+        if isinstance(word, str):
+            if word not in self.index:
+                raise KeyError(f"{word!r} is not in the vocabulary ({len(self.words):,} words)")
+            exclude = set(exclude) | {word}
+            word = self.unit[self.index[word]]
+        scores = self.unit @ F.normalize(word, dim=0)
+        for w in exclude:
+            if w in self.index:
+                scores[self.index[w]] = -2
+        top = scores.topk(k)
+        return [(self.words[i], float(s)) for s, i in zip(top.values, top.indices)]
+
+
+@dataclass
+class TrainLog:
+    words_per_second: float
+    seconds: float
+    words: int                     # corpus words processed (before subsampling), all epochs
+    pairs: int
+    loss: list[float]              # mean loss per chunk
+    progress: list[float]          # fraction of training done at each logged loss
+
+
+def train_skipgram(sentences: list[list[str]] | tuple[np.ndarray, np.ndarray], vocab: Vocabulary, dim: int = 100,
+                   window: int = 5, negatives: int = 5, sample: float = 1e-3, epochs: int = 3, lr: float = 0.025,
+                   batch_size: int = 1024, chunk_words: int = 100_000, seed: int = 0, progress: bool = True,
+                   threads: int | None = None) -> tuple[WordVectors, TrainLog]:
+    """Train skip-gram with negative sampling; returns the input vectors and a TrainLog.
+
+    The corpus is processed in chunks of about chunk_words tokens: pairs are generated for a chunk
+    (vectorised), shuffled, and fed in batches; the learning rate falls linearly with the number of
+    corpus words processed, from lr to lr * 1e-4 (word2vec.c's schedule).
+
+    A batch's updates are summed, as if its pairs were applied one by one from the same starting point
+    (word2vec.c's threads do much the same, "Hogwild"). Keep batch_size well below the vocabulary size:
+    a word appearing hundreds of times in one batch takes hundreds of steps at once."""
+    from tqdm.auto import tqdm
+
+    if threads:
+        torch.set_num_threads(threads)
+    rng = np.random.default_rng(seed)
+    gen = torch.Generator().manual_seed(seed)
+    ids, sentence = vocab.encode(sentences) if isinstance(sentences, list) else sentences
+    keep = keep_probability(vocab.counts, sample)
+    sampler = NoiseSampler(vocab.counts)
+    w_in = (torch.rand(len(vocab), dim, generator=gen) - 0.5) / dim                 # word2vec.c's init
+    w_out = torch.zeros(len(vocab), dim)
+    # chunk boundaries at sentence starts, so no window is cut in two
+    starts = np.flatnonzero(np.r_[True, sentence[1:] != sentence[:-1]])
+    bounds = list(starts[np.searchsorted(starts, np.arange(0, len(ids), chunk_words))]) + [len(ids)]
+    bounds = sorted(set(bounds))
+    total = epochs * len(ids)
+    done, pairs, losses, marks = 0, 0, [], []
+    bar = tqdm(total=total, unit="word", unit_scale=True, desc="skip-gram", disable=not progress)
+    start = time.perf_counter()
+    for _ in range(epochs):
+        for a, b in zip(bounds[:-1], bounds[1:]):
+            centres, contexts = skipgram_pairs(ids[a:b], sentence[a:b], window, keep, rng)
+            centres, contexts = torch.from_numpy(centres), torch.from_numpy(contexts)
+            n_batches = max(1, -(-len(centres) // batch_size))
+            chunk_loss = 0.0
+            for k in range(n_batches):
+                c, o = centres[k * batch_size:(k + 1) * batch_size], contexts[k * batch_size:(k + 1) * batch_size]
+                noise = sampler.sample((len(c), negatives), gen)
+                fraction = (done + (b - a) * k / n_batches) / total
+                chunk_loss += sgns_update(w_in, w_out, c, o, noise, lr * max(1 - fraction, 1e-4))
+            done += b - a
+            pairs += len(centres)
+            losses.append(chunk_loss / n_batches)
+            if not math.isfinite(losses[-1]):
+                raise FloatingPointError(f"skip-gram diverged (loss {losses[-1]}) at {done / total:.0%} of training: "
+                                         f"with {len(vocab)} words, a batch of {batch_size} pairs updates a frequent "
+                                         "word many times at once; use a smaller batch_size or lr")
+            marks.append(done / total)
+            bar.update(b - a)
+            bar.set_postfix(loss=f"{losses[-1]:.3f}", lr=f"{lr * max(1 - done / total, 1e-4):.4f}")
+    bar.close()
+    seconds = time.perf_counter() - start
+    return WordVectors(w_in, vocab.words), TrainLog(total / seconds, seconds, total, pairs, losses, marks)
+
+
+# ----------------------------------------------------------------------------------- evaluation
+def average_ranks(values) -> np.ndarray:
+    """Ranks 1..n, tied values sharing their average rank: [10, 20, 20, 30] -> [1, 2.5, 2.5, 4]."""
+    _, inverse, counts = np.unique(np.asarray(values, dtype=np.float64), return_inverse=True, return_counts=True)
+    below = np.cumsum(counts) - counts                       # how many values are smaller
+    return (below + (counts + 1) / 2)[inverse]
+
+
+def spearman(x, y) -> float:
+    """Spearman's rank correlation: Pearson's correlation of the average ranks (as scipy.stats.spearmanr)."""
+    return float(np.corrcoef(average_ranks(x), average_ranks(y))[0, 1])
+
+
+def evaluation_file(name: str) -> Path:
+    """Path of a standard evaluation set shipped inside the gensim wheel (gensim/test/test_data/):
+    wordsim353.tsv, simlex999.txt or questions-words.txt. Found without importing gensim."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("gensim")
+    if spec is None or not spec.submodule_search_locations:
+        raise FileNotFoundError(f"{name}: the evaluation sets ship with gensim (a dev dependency: pip install gensim)")
+    path = Path(list(spec.submodule_search_locations)[0]) / "test" / "test_data" / name
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: not in this gensim installation")
+    return path
+
+
+def read_word_pairs(path: str | Path) -> list[tuple[str, str, float]]:
+    """WordSim-353 / SimLex-999 as gensim ships them: '#' comment lines, then word1 <tab> word2 <tab> score."""
+    pairs = []
+    for n, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip() or line.startswith("#"):
+            continue
+        fields = line.split("\t")
+        try:
+            pairs.append((fields[0].lower(), fields[1].lower(), float(fields[2])))
+        except (IndexError, ValueError):
+            raise DatasetFormatError(f"{path}, line {n}: expected 'word1<TAB>word2<TAB>score', got {line!r}") from None
+    return pairs
+
+
+def read_analogies(path: str | Path) -> dict[str, list[tuple[str, str, str, str]]]:
+    """Google's questions-words.txt: ': section' headers, then 'a b c d' lines (a is to b as c is to d)."""
+    sections, current = {}, None
+    for n, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
+        if line.startswith(":"):
+            current = line[1:].strip()
+            sections[current] = []
+        elif line.strip():
+            words = line.lower().split()
+            if current is None or len(words) != 4:
+                raise DatasetFormatError(f"{path}, line {n}: expected four words under a ': section' header, got {line!r}")
+            sections[current].append(tuple(words))
+    return sections
+
+
+def evaluate_word_pairs(vectors: WordVectors, pairs) -> dict:
+    """Spearman correlation of cosine similarities with human scores, on the pairs whose two words are
+    in the vocabulary (as gensim's evaluate_word_pairs); coverage = share of pairs used."""
+    used = [(a, b, s) for a, b, s in pairs if a in vectors and b in vectors]
+    if len(used) < 2:
+        return {"spearman": float("nan"), "coverage": len(used) / max(len(pairs), 1), "pairs": len(used)}
+    model = [vectors.similarity(a, b) for a, b, _ in used]
+    return {"spearman": spearman(model, [s for *_, s in used]), "coverage": len(used) / len(pairs), "pairs": len(used)}
+
+
+def evaluate_analogies(vectors: WordVectors, sections: dict, restrict: int = 300_000, batch: int = 1024) -> dict:
+    """Accuracy of 3CosAdd, d* = argmax cos(d, b - a + c) over the `restrict` most frequent words, the three
+    question words excluded (as gensim's evaluate_word_analogies). Questions with a word outside that
+    vocabulary are skipped; coverage = share of questions answered. Also accuracy per section."""
+    n = min(restrict, len(vectors.words))
+    unit, index = vectors.unit[:n], {w: i for i, w in enumerate(vectors.words[:n])}
+    correct, per_section, asked = 0, {}, 0
+    total = sum(len(q) for q in sections.values())
+    for name, questions in sections.items():
+        ids = torch.tensor([[index[w] for w in q] for q in questions if all(w in index for w in q)], dtype=torch.long)
+        hits = 0
+        for k in range(0, len(ids), batch):
+            q = ids[k:k + batch]
+            scores = F.normalize(unit[q[:, 1]] - unit[q[:, 0]] + unit[q[:, 2]], dim=1) @ unit.t()
+            scores.scatter_(1, q[:, :3], -2.0)                        # never answer with a question word
+            hits += int((scores.argmax(1) == q[:, 3]).sum())
+        if len(ids):
+            per_section[name] = hits / len(ids)
+        correct, asked = correct + hits, asked + len(ids)
+    return {"accuracy": correct / max(asked, 1), "coverage": asked / max(total, 1), "questions": asked,
+            "sections": per_section}

@@ -1,0 +1,233 @@
+import lzma
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from mmlearn import exercises as check
+from mmlearn import word2vec as W
+from mmlearn.datasets import DatasetFormatError
+
+
+# ------------------------------------------------------------------------------------- the corpus
+def test_shipped_corpus_is_real_english_of_two_million_words():
+    sentences = W.read_corpus()
+    words = sum(map(len, sentences))
+    assert words >= 2_000_000
+    assert sentences[0][:4] == ["in", "the", "beginning", "god"]
+    assert W.CORPUS.stat().st_size <= 15e6
+
+
+def test_corpus_reader_names_the_file_and_the_problem(tmp_path):
+    bad = tmp_path / "broken.txt.xz"
+    bad.write_bytes(b"this is not xz")
+    with pytest.raises(DatasetFormatError, match="broken.txt.xz"):
+        W.read_corpus(bad)
+    with pytest.raises(FileNotFoundError, match="missing.txt"):
+        W.read_corpus(tmp_path / "missing.txt")
+    empty = tmp_path / "empty.txt.xz"
+    empty.write_bytes(lzma.compress(b"123\n\n"))
+    with pytest.raises(DatasetFormatError, match="no words"):
+        W.read_corpus(empty)
+    plain = tmp_path / "plain.txt"
+    plain.write_text("Let there be light:\nand there was light.\n")
+    assert W.read_corpus(plain) == [["let", "there", "be", "light"], ["and", "there", "was", "light"]]
+
+
+def test_vocabulary_keeps_frequent_words_most_frequent_first():
+    vocab = W.Vocabulary.build([["a", "b", "a"], ["c", "a", "b"], ["d"]], min_count=2)
+    assert vocab.words == ["a", "b"] and vocab.counts.tolist() == [3, 2]
+    ids, sentence = vocab.encode([["a", "x", "b"], ["b"]])
+    assert ids.tolist() == [0, 1, 1] and sentence.tolist() == [0, 0, 1]   # unknown words dropped
+
+
+# ------------------------------------------------------------------------------ subsampling, noise
+def test_keep_probability_is_word2vec_c_formula_and_equals_gensim():
+    counts = np.array([1000, 10, 1])
+    threshold = 1e-3 * 1011
+    keep = W.keep_probability(counts, 1e-3)
+    assert keep[0] == pytest.approx((math.sqrt(1000 / threshold) + 1) * threshold / 1000)   # 0.0652
+    assert keep[1] == pytest.approx((math.sqrt(10 / threshold) + 1) * threshold / 10)       # 0.419
+    assert keep[2] == 1.0                                                                    # (2.01, capped)
+    assert (W.keep_probability(counts, 0) == 1).all()
+
+    gensim = pytest.importorskip("gensim")
+    rng = np.random.default_rng(0)
+    words = [f"w{k}" for k in range(30)]
+    sentences = [list(rng.choice(words, 20, p=np.arange(30, 0, -1) / 465)) for _ in range(400)]
+    model = gensim.models.Word2Vec(sentences, min_count=1, sample=1e-2, vector_size=4, epochs=1, workers=1)
+    vocab = W.Vocabulary.build(sentences, min_count=1)
+    ours = W.keep_probability(vocab.counts, 1e-2)
+    theirs = np.array([model.wv.get_vecattr(w, "sample_int") / 2**32 for w in vocab.words])
+    assert np.allclose(np.minimum(ours, 1), np.minimum(theirs, 1), atol=1e-6)
+
+
+def test_subsampling_keeps_each_word_at_its_rate():
+    rng = np.random.default_rng(0)
+    ids = rng.integers(0, 3, size=300_000)
+    keep = np.array([0.2, 0.5, 1.0])
+    kept, _ = W.subsample(ids, np.zeros_like(ids), keep, rng)
+    rates = np.bincount(kept, minlength=3) / np.bincount(ids, minlength=3)
+    assert np.allclose(rates, keep, atol=0.01)
+
+
+def test_noise_words_follow_the_unigram_distribution_to_the_three_quarters():
+    counts = np.array([1000, 100, 10, 1])
+    want = counts**0.75 / (counts**0.75).sum()
+    assert np.allclose(W.noise_distribution(counts), want)
+    draws = W.NoiseSampler(counts).sample((400_000,), torch.Generator().manual_seed(0))
+    observed = np.bincount(draws.numpy(), minlength=4) / len(draws)
+    assert np.allclose(observed, want, atol=0.003)
+    assert abs(observed[0] - counts[0] / counts.sum()) > 0.05         # not the raw unigram distribution (0.90)
+
+
+# ------------------------------------------------------------------------------------------ pairs
+def test_dynamic_window_gives_near_words_more_pairs():
+    n, window = 200_000, 4
+    ids = np.arange(n)                                # every token distinct: offset = context - centre
+    centres, contexts = W.skipgram_pairs(ids, np.zeros(n, dtype=np.int64), window, None, np.random.default_rng(0))
+    offsets = contexts - centres
+    assert set(np.unique(np.abs(offsets))) == {1, 2, 3, 4}
+    for d in range(1, window + 1):                    # P(pair at distance d) = P(b >= d) = (window - d + 1) / window
+        assert (offsets == d).sum() / n == pytest.approx((window - d + 1) / window, abs=0.01)
+        assert (offsets == -d).sum() / n == pytest.approx((window - d + 1) / window, abs=0.01)
+    assert len(centres) / n == pytest.approx(window + 1, rel=0.01)   # 2 * E[b] pairs per centre
+
+
+def test_pairs_never_cross_a_sentence():
+    ids = np.arange(10)
+    sentence = np.array([0, 0, 0, 1, 1, 1, 1, 2, 3, 3])
+    centres, contexts = W.skipgram_pairs(ids, sentence, 5, None, np.random.default_rng(0))
+    assert (sentence[centres] == sentence[contexts]).all()
+    assert 7 not in centres                           # alone in its sentence
+
+
+# --------------------------------------------------------------------------------- loss and update
+def test_loss_on_a_hand_computed_case():
+    center, context, negatives = torch.tensor([[1.0, 0.0]]), torch.tensor([[1.0, 0.0]]), torch.tensor([[[0.0, 1.0]]])
+    want = math.log(1 + math.exp(-1)) + math.log(2)   # -log s(1) - log s(-0)
+    assert W.sgns_loss(center, context, negatives).item() == pytest.approx(want)
+
+
+def test_closed_form_update_is_sgd_on_the_loss():
+    gen = torch.Generator().manual_seed(0)
+    w_in, w_out = torch.randn(6, 3, generator=gen, dtype=torch.float64), torch.randn(6, 3, generator=gen, dtype=torch.float64)
+    centres, contexts, noise = torch.tensor([0, 1, 0]), torch.tensor([2, 3, 4]), torch.tensor([[5, 3], [4, 5], [1, 2]])
+    a, b = w_in.clone().requires_grad_(), w_out.clone().requires_grad_()
+    loss = W.sgns_loss(a[centres], b[contexts], b[noise]) * len(centres)   # the update uses the summed loss
+    loss.backward()
+    lr = 0.1
+    reported = W.sgns_update(w_in, w_out, centres, contexts, noise, lr)
+    assert reported == pytest.approx(loss.item() / 3)
+    assert torch.allclose(w_in, a.detach() - lr * a.grad) and torch.allclose(w_out, b.detach() - lr * b.grad)
+
+
+def test_words_sharing_contexts_end_up_closer_than_unrelated_words():
+    rng = np.random.default_rng(0)
+    sentences = []
+    for _ in range(3000):
+        animal, food = rng.choice(["cat", "dog"]), rng.choice(["fish", "meat"])
+        tool, thing = rng.choice(["hammer"]), rng.choice(["nail", "wood"])
+        sentences += [["the", animal, "eats", food], ["a", tool, "hits", thing]]
+    vocab = W.Vocabulary.build(sentences, min_count=1)
+    vectors, log = W.train_skipgram(sentences, vocab, dim=16, window=2, negatives=3, sample=0, epochs=2,
+                                    batch_size=16, progress=False, seed=0)   # batches << vocabulary of 10
+    assert vectors.similarity("cat", "dog") > vectors.similarity("cat", "hammer") + 0.3
+    assert vectors.most_similar("cat", k=1)[0][0] == "dog"
+    assert log.loss[-1] < log.loss[0]
+
+
+# ------------------------------------------------------------------------------------- evaluation
+def test_spearman_equals_scipy_with_ties():
+    from scipy.stats import spearmanr
+
+    rng = np.random.default_rng(0)
+    x, y = rng.integers(0, 5, 60), rng.normal(size=60)
+    assert W.spearman(x, y) == pytest.approx(spearmanr(x, y).statistic, abs=1e-12)
+    assert W.average_ranks([10, 20, 20, 30]).tolist() == [1, 2.5, 2.5, 4]
+
+
+@pytest.fixture(scope="module")
+def random_vectors_and_gensim_twin():
+    gensim = pytest.importorskip("gensim")
+    words = W.Vocabulary.build(W.read_corpus(), min_count=5).words
+    vectors = W.WordVectors(torch.randn(len(words), 20, generator=torch.Generator().manual_seed(0)), words)
+    twin = gensim.models.KeyedVectors(20)
+    twin.add_vectors(words, vectors.vectors.numpy())
+    return vectors, twin
+
+
+def test_word_pair_evaluation_equals_gensim(random_vectors_and_gensim_twin):
+    vectors, twin = random_vectors_and_gensim_twin
+    path = W.evaluation_file("wordsim353.tsv")
+    ours = W.evaluate_word_pairs(vectors, W.read_word_pairs(path))
+    _, (theirs, _), oov = twin.evaluate_word_pairs(str(path))
+    assert ours["spearman"] == pytest.approx(theirs, abs=2e-3)        # gensim scores in float32
+    assert ours["coverage"] == pytest.approx(1 - oov / 100)
+
+
+def test_analogy_evaluation_equals_gensim(random_vectors_and_gensim_twin):
+    vectors, twin = random_vectors_and_gensim_twin
+    path = W.evaluation_file("questions-words.txt")
+    sections = W.read_analogies(path)
+    # plant solvable questions: d = b - a + c exactly (on unit vectors), for questions not sharing words
+    planted, used = [], set()
+    for q in sections["capital-common-countries"]:
+        if all(w in vectors for w in q) and not used & set(q) and len(planted) < 10:
+            planted.append(q)
+            used |= set(q)
+    unit = vectors.unit.clone()
+    for a, b, c, d in planted:
+        vectors.vectors[vectors.index[d]] = unit[vectors.index[b]] - unit[vectors.index[a]] + unit[vectors.index[c]]
+    vectors.unit = torch.nn.functional.normalize(vectors.vectors, dim=1)
+    twin.vectors[:] = vectors.vectors.numpy()
+    twin.fill_norms(force=True)
+    ours = W.evaluate_analogies(vectors, sections)
+    score, details = twin.evaluate_word_analogies(str(path))
+    asked = sum(len(s["correct"]) + len(s["incorrect"]) for s in details if s["section"] != "Total accuracy")
+    assert len(planted) >= 5 and ours["accuracy"] > 0
+    assert ours["accuracy"] == pytest.approx(score) and ours["questions"] == asked
+
+
+def test_evaluation_readers_name_the_file_and_line(tmp_path):
+    pairs = tmp_path / "pairs.tsv"
+    pairs.write_text("# header\ncat\tdog\t7.5\ncat dog seven\n")
+    with pytest.raises(DatasetFormatError, match="pairs.tsv, line 3"):
+        W.read_word_pairs(pairs)
+    analogies = tmp_path / "questions.txt"
+    analogies.write_text(": family\nboy girl brother sister\nking queen\n")
+    with pytest.raises(DatasetFormatError, match="questions.txt, line 3"):
+        W.read_analogies(analogies)
+
+
+# -------------------------------------------------------------------------------------- exercises
+def test_word2vec_checkers_pass_the_reference(capsys):
+    check.sgns_loss(W.sgns_loss)
+    check.keep_probability(W.keep_probability)
+    assert capsys.readouterr().out.count("passed") == 2
+
+
+@pytest.mark.parametrize("wrong, hint", [
+    (lambda c, o, n: W.sgns_loss(c, o, n) * len(c), "summed over the batch"),
+    (lambda c, o, n: -W.sgns_loss(c, o, n), "negative"),
+    (lambda c, o, n: -(torch.nn.functional.logsigmoid((c * o).sum(-1))
+                       + torch.nn.functional.logsigmoid(torch.einsum("bd,bkd->bk", c, n)).sum(-1)).mean(), "minus sign"),
+    (lambda c, o, n: -(torch.nn.functional.logsigmoid((c * o).sum(-1))
+                       + torch.nn.functional.logsigmoid(-torch.einsum("bd,bkd->bk", c, n)).mean(-1)).mean(), "do not average"),
+    (lambda c, o, n: (c * o).sum(-1), "one number"),
+])
+def test_sgns_checker_rejects_typical_mistakes(wrong, hint):
+    with pytest.raises(check.ExerciseFailed, match=hint):
+        check.sgns_loss(wrong)
+
+
+@pytest.mark.parametrize("wrong, hint", [
+    (lambda counts, s: np.clip(1 - np.sqrt(s / (counts / counts.sum())), 0, 1), "discard"),
+    (lambda counts, s: np.sqrt(s / (counts / counts.sum())), "alone"),
+    (lambda counts, s: (np.sqrt(counts / (s * counts.sum())) + 1) * (s * counts.sum()) / counts, "exceed 1"),
+    (lambda counts, s: np.ones(len(counts)), "expected"),
+])
+def test_keep_probability_checker_rejects_typical_mistakes(wrong, hint):
+    with pytest.raises(check.ExerciseFailed, match=hint):
+        check.keep_probability(wrong)
