@@ -71,6 +71,16 @@ def wordnet_definitions(root: Path) -> list[str]:
     return lines
 
 
+def wordnet_licence(root: Path) -> str:
+    """The licence header of WordNet's data files, verbatim: it must travel with every copy."""
+    lines = []
+    for line in (root / "usr/share/wordnet/data.noun").read_text(encoding="latin-1").splitlines():
+        if not line.startswith("  "):
+            break
+        lines.append(re.sub(r"^\s+\d+ ?", "", line).rstrip())
+    return "\n".join(lines).strip() + "\n"
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--out", default=ROOT / "data" / "text" / "corpus.txt.xz", type=Path)
@@ -78,6 +88,7 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         root = unpack(Path(tmp))
         verses, definitions = bible_verses(root), wordnet_definitions(root)
+        licence = wordnet_licence(root)
     if len(verses) != 31_102:
         sys.exit(f"expected the 31,102 verses of the KJV, got {len(verses)}")
     text = "\n".join(verses + definitions) + "\n"
@@ -85,6 +96,8 @@ def main():
     tmp = args.out.with_suffix(".partial")
     tmp.write_bytes(lzma.compress(text.encode("utf-8"), preset=9))
     tmp.replace(args.out)
+    (args.out.parent / "LICENSE-WordNet.txt").write_text(
+        "The WordNet definitions in corpus.txt.xz come from WordNet 3.0 under this licence:\n\n" + licence)
     words = len(re.findall(r"[a-z]+", text.lower()))
     print(f"{args.out}: {len(verses):,} verses + {len(definitions):,} definitions, {words:,} words, "
           f"{args.out.stat().st_size / 1e6:.1f} MB")
