@@ -106,16 +106,15 @@ def noise_distribution(counts: np.ndarray, power: float = 0.75) -> np.ndarray:
 
 
 class NoiseSampler:
-    """Draws noise words from P_n(w) ~ count(w) ** 0.75 by inverting the cumulative distribution
-    (a binary search per draw; word2vec.c looks the same thing up in a table of 1e8 entries)."""
+    """Draws noise words from P_n(w) ~ count(w) ** 0.75 as word2vec.c does: a table in which word w fills
+    a share P_n(w) of the slots, indexed by uniform random integers (one lookup per draw)."""
 
-    def __init__(self, counts: np.ndarray, power: float = 0.75):
-        self.cdf = torch.from_numpy(np.cumsum(noise_distribution(counts, power)))
-        self.size = len(counts)
+    def __init__(self, counts: np.ndarray, power: float = 0.75, table_size: int = 10_000_000):
+        slots = np.round(noise_distribution(counts, power) * table_size).astype(np.int64)
+        self.table = torch.from_numpy(np.repeat(np.arange(len(counts), dtype=np.int32), slots))
 
     def sample(self, shape, generator: torch.Generator | None = None) -> torch.Tensor:
-        u = torch.rand(shape, generator=generator, dtype=torch.float64)
-        return torch.searchsorted(self.cdf, u).clamp_(max=self.size - 1)
+        return self.table[torch.randint(len(self.table), shape, generator=generator)].long()
 
 
 def subsample(ids: np.ndarray, sentence: np.ndarray, keep: np.ndarray, rng: np.random.Generator):
@@ -158,23 +157,29 @@ def sgns_loss(center: torch.Tensor, context: torch.Tensor, negatives: torch.Tens
 
 
 def sgns_update(w_in: torch.Tensor, w_out: torch.Tensor, centres: torch.Tensor, contexts: torch.Tensor,
-                noise: torch.Tensor, lr: float) -> float:
+                noise: torch.Tensor, lr: float) -> torch.Tensor:
     """One SGD step on a batch of pairs, in place: the closed-form gradient of `sgns_loss` (summed over
     the batch) applied to the touched rows. centres, contexts (B,), noise (B, K) word ids.
-    A noise word equal to the true context is ignored, as in word2vec.c. Returns the batch's mean loss."""
+
+    With scores x_j = v_c . u_j and labels y (1 for the true context, 0 for noise), the loss's gradient
+    is -(y_j - s(x_j)) u_j for v_c and -(y_j - s(x_j)) v_c for u_j. A noise word equal to the true
+    context is ignored, as in word2vec.c. Returns the scores (B, 1 + K), from which the loss follows."""
     targets = torch.cat([contexts.unsqueeze(1), noise], dim=1)                 # (B, 1 + K)
     v = w_in[centres]                                                           # (B, d)
     u = w_out[targets]                                                          # (B, 1 + K, d)
-    scores = torch.bmm(u, v.unsqueeze(2)).squeeze(2)                            # (B, 1 + K)
-    labels = torch.zeros_like(scores)
-    labels[:, 0] = 1
-    weight = torch.ones_like(scores)
-    weight[:, 1:] = (noise != contexts.unsqueeze(1)).to(scores.dtype)
-    g = (labels - torch.sigmoid(scores)) * weight * lr                          # -dloss/dscore, times lr
-    w_in.index_add_(0, centres, torch.bmm(g.unsqueeze(1), u).squeeze(1))       # v += sum_j g_j u_j
+    scores = (u * v.unsqueeze(1)).sum(2)                                        # (B, 1 + K)
+    g = torch.sigmoid(scores).neg_()                                            # y - s(x), y = 0 ...
+    g[:, 0] += 1                                                                # ... and y = 1 for the context
+    g[:, 1:].masked_fill_(noise == contexts.unsqueeze(1), 0)
+    g.mul_(lr)
+    w_in.index_add_(0, centres, (g.unsqueeze(2) * u).sum(1))                   # v_c += lr * sum_j g_j u_j
     w_out.index_add_(0, targets.reshape(-1), (g.unsqueeze(2) * v.unsqueeze(1)).reshape(-1, v.shape[1]))
-    signed = torch.where(labels.bool(), scores, -scores)
-    return float(-(F.logsigmoid(signed) * weight).sum(1).mean())
+    return scores
+
+
+def scores_loss(scores: torch.Tensor) -> float:
+    """Mean negative-sampling loss of a batch from its scores (B, 1 + K): column 0 the true context."""
+    return float(-(F.logsigmoid(scores[:, 0]) + F.logsigmoid(-scores[:, 1:]).sum(1)).mean())
 
 
 class WordVectors:
@@ -257,15 +262,17 @@ def train_skipgram(sentences: list[list[str]] | tuple[np.ndarray, np.ndarray], v
             centres, contexts = skipgram_pairs(ids[a:b], sentence[a:b], window, keep, rng)
             centres, contexts = torch.from_numpy(centres), torch.from_numpy(contexts)
             n_batches = max(1, -(-len(centres) // batch_size))
+            noise = sampler.sample((len(centres), negatives), gen)
             chunk_loss = 0.0
             for k in range(n_batches):
-                c, o = centres[k * batch_size:(k + 1) * batch_size], contexts[k * batch_size:(k + 1) * batch_size]
-                noise = sampler.sample((len(c), negatives), gen)
+                batch = slice(k * batch_size, (k + 1) * batch_size)
                 fraction = (done + (b - a) * k / n_batches) / total
-                chunk_loss += sgns_update(w_in, w_out, c, o, noise, lr * max(1 - fraction, 1e-4))
+                scores = sgns_update(w_in, w_out, centres[batch], contexts[batch], noise[batch], lr * max(1 - fraction, 1e-4))
+                if k % 16 == 0:                                         # the loss of every 16th batch
+                    chunk_loss += scores_loss(scores)
             done += b - a
             pairs += len(centres)
-            losses.append(chunk_loss / n_batches)
+            losses.append(chunk_loss / len(range(0, n_batches, 16)))
             if not math.isfinite(losses[-1]):
                 raise FloatingPointError(f"skip-gram diverged (loss {losses[-1]}) at {done / total:.0%} of training: "
                                          f"with {len(vocab)} words, a batch of {batch_size} pairs updates a frequent "
@@ -365,3 +372,29 @@ def evaluate_analogies(vectors: WordVectors, sections: dict, restrict: int = 300
         correct, asked = correct + hits, asked + len(ids)
     return {"accuracy": correct / max(asked, 1), "coverage": asked / max(total, 1), "questions": asked,
             "sections": per_section}
+
+
+def evaluate(vectors: WordVectors) -> dict:
+    """WordSim-353 and SimLex-999 Spearman, Google-analogy accuracy, and their coverage (gensim's files)."""
+    ws = evaluate_word_pairs(vectors, read_word_pairs(evaluation_file("wordsim353.tsv")))
+    sl = evaluate_word_pairs(vectors, read_word_pairs(evaluation_file("simlex999.txt")))
+    an = evaluate_analogies(vectors, read_analogies(evaluation_file("questions-words.txt")))
+    return {"WordSim-353": ws["spearman"], "SimLex-999": sl["spearman"], "analogy": an["accuracy"],
+            "WordSim coverage": ws["coverage"], "SimLex coverage": sl["coverage"], "analogy coverage": an["coverage"]}
+
+
+def train_gensim(sentences: list[list[str]], dim: int = 100, window: int = 5, negatives: int = 5,
+                 sample: float = 1e-3, epochs: int = 3, min_count: int = 5, lr: float = 0.025, seed: int = 0,
+                 workers: int = 2) -> tuple[WordVectors, float]:
+    """The peer: gensim's Word2Vec(sg=1) with the same settings. Returns its vectors (most frequent word
+    first, like ours) and its training throughput in corpus words per second."""
+    from gensim.models import Word2Vec
+
+    model = Word2Vec(vector_size=dim, window=window, negative=negatives, sample=sample, min_count=min_count,
+                     alpha=lr, min_alpha=lr * 1e-4, sg=1, hs=0, seed=seed, workers=workers)
+    model.build_vocab(sentences)
+    start = time.perf_counter()
+    model.train(sentences, total_examples=len(sentences), epochs=epochs)
+    seconds = time.perf_counter() - start
+    words = epochs * sum(map(len, sentences))
+    return WordVectors(torch.from_numpy(model.wv.vectors.copy()), list(model.wv.index_to_key)), words / seconds
