@@ -106,15 +106,26 @@ def noise_distribution(counts: np.ndarray, power: float = 0.75) -> np.ndarray:
 
 
 class NoiseSampler:
-    """Draws noise words from P_n(w) ~ count(w) ** 0.75 as word2vec.c does: a table in which word w fills
-    a share P_n(w) of the slots, indexed by uniform random integers (one lookup per draw)."""
+    """Draws noise words from P_n(w) ~ count(w) ** 0.75, exactly and in O(1) per draw, with Walker's alias
+    method: pick a word i uniformly, keep it with probability accept[i], else take its alias[i].
+    (word2vec.c looks draws up in a table of 1e8 slots; the alias tables are two arrays of V entries.)"""
 
-    def __init__(self, counts: np.ndarray, power: float = 0.75, table_size: int = 10_000_000):
-        slots = np.round(noise_distribution(counts, power) * table_size).astype(np.int64)
-        self.table = torch.from_numpy(np.repeat(np.arange(len(counts), dtype=np.int32), slots))
+    def __init__(self, counts: np.ndarray, power: float = 0.75):
+        scaled = noise_distribution(counts, power) * len(counts)       # mean 1: below 1 "small", above "large"
+        accept, alias = np.ones(len(counts)), np.arange(len(counts))
+        small, large = [i for i, p in enumerate(scaled) if p < 1], [i for i, p in enumerate(scaled) if p >= 1]
+        while small and large:                                         # fill each small slot from a large one
+            s, l = small.pop(), large.pop()
+            accept[s], alias[s] = scaled[s], l
+            scaled[l] -= 1 - scaled[s]
+            (small if scaled[l] < 1 else large).append(l)
+        self.accept = torch.from_numpy(accept).float()
+        self.alias = torch.from_numpy(alias)
 
     def sample(self, shape, generator: torch.Generator | None = None) -> torch.Tensor:
-        return self.table[torch.randint(len(self.table), shape, generator=generator)].long()
+        i = torch.randint(len(self.alias), shape, generator=generator)
+        keep = torch.rand(shape, generator=generator) < self.accept[i]
+        return torch.where(keep, i, self.alias[i])
 
 
 def subsample(ids: np.ndarray, sentence: np.ndarray, keep: np.ndarray, rng: np.random.Generator):
@@ -219,8 +230,8 @@ class WordVectors:
 class TrainLog:
     words_per_second: float
     seconds: float
-    words: int                     # corpus words processed (before subsampling), all epochs
-    pairs: int
+    words: int                     # in-vocabulary corpus words processed (before subsampling), all epochs
+    pairs: int                     # (centre, context) pairs trained on (0 when unknown)
     loss: list[float]              # mean loss per chunk
     progress: list[float]          # fraction of training done at each logged loss
 
@@ -385,9 +396,10 @@ def evaluate(vectors: WordVectors) -> dict:
 
 def train_gensim(sentences: list[list[str]], dim: int = 100, window: int = 5, negatives: int = 5,
                  sample: float = 1e-3, epochs: int = 3, min_count: int = 5, lr: float = 0.025, seed: int = 0,
-                 workers: int = 2) -> tuple[WordVectors, float]:
+                 workers: int = 2) -> tuple[WordVectors, TrainLog]:
     """The peer: gensim's Word2Vec(sg=1) with the same settings. Returns its vectors (most frequent word
-    first, like ours) and its training throughput in corpus words per second."""
+    first, like ours) and a TrainLog whose throughput counts the same words as ours: the corpus words in
+    the vocabulary, before subsampling, every epoch."""
     from gensim.models import Word2Vec
 
     model = Word2Vec(vector_size=dim, window=window, negative=negatives, sample=sample, min_count=min_count,
@@ -396,5 +408,6 @@ def train_gensim(sentences: list[list[str]], dim: int = 100, window: int = 5, ne
     start = time.perf_counter()
     model.train(sentences, total_examples=len(sentences), epochs=epochs)
     seconds = time.perf_counter() - start
-    words = epochs * sum(map(len, sentences))
-    return WordVectors(torch.from_numpy(model.wv.vectors.copy()), list(model.wv.index_to_key)), words / seconds
+    words = epochs * sum(model.wv.get_vecattr(w, "count") for w in model.wv.index_to_key)
+    vectors = WordVectors(torch.from_numpy(model.wv.vectors.copy()), list(model.wv.index_to_key))
+    return vectors, TrainLog(words / seconds, seconds, words, 0, [], [])
