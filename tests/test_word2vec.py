@@ -231,3 +231,11 @@ def test_sgns_checker_rejects_typical_mistakes(wrong, hint):
 def test_keep_probability_checker_rejects_typical_mistakes(wrong, hint):
     with pytest.raises(check.ExerciseFailed, match=hint):
         check.keep_probability(wrong)
+
+
+def test_evaluation_sets_say_where_they_come_from_when_gensim_is_missing(monkeypatch):
+    import importlib.util
+
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
+    with pytest.raises(FileNotFoundError, match="pip install gensim"):
+        W.evaluation_file("wordsim353.tsv")
