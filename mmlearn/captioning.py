@@ -214,27 +214,17 @@ def upsample_attention(alpha: torch.Tensor, image_size: int) -> torch.Tensor:
     return maps.repeat_interleave(cell, dim=-2).repeat_interleave(cell, dim=-1)
 
 
-def _shape_nouns() -> dict[str, str]:
-    from .world import SHAPES
-    from .world.language import plural
-
-    return {s: s for s in SHAPES} | {plural(s): s for s in SHAPES}
-
-
 def referenced_objects(words: list[str], t: int, scene) -> list:
     """The objects of `scene` (a world Scene) that the shape noun words[t] refers to: same shape, and the
     colour / size the words just before it name, if any ("two small red circles" -> every small red
     circle). [] if words[t] is not a shape noun or names nothing in the scene."""
-    from .world import COLORS, SIZES
+    from .world.language import noun_phrase
 
-    nouns = _shape_nouns()
-    if words[t] not in nouns:
+    phrase = noun_phrase(words, t)
+    if phrase is None:
         return []
-    color = words[t - 1] if t >= 1 and words[t - 1] in COLORS else None
-    j = t - 1 - (color is not None)
-    size = words[j] if j >= 0 and words[j] in SIZES else None
-    return [o for o in scene.objects
-            if o.shape == nouns[words[t]] and color in (None, o.color) and size in (None, o.size)]
+    _, size, color, shape = phrase
+    return [o for o in scene.objects if o.shape == shape and color in (None, o.color) and size in (None, o.size)]
 
 
 def attention_grounding(words: list[list[str]], alphas: list[torch.Tensor], scenes) -> dict:
@@ -244,17 +234,18 @@ def attention_grounding(words: list[list[str]], alphas: list[torch.Tensor], scen
 
     words[i]: caption i as words (no <eos>); alphas[i]: its attention (T_i >= len(words[i]), L), row t
     belonging to words[i][t]; scenes: the world Scenes the captions describe. Returns numpy arrays
-    "mass", "chance" (one entry per grounded noun), "caption" (its caption index), and "nouns" (the
-    number of shape nouns, grounded or not: a noun naming an absent object cannot be grounded)."""
+    "mass" and "chance" (one entry per grounded noun), and "nouns" (the number of shape nouns, grounded
+    or not: a noun naming an absent object cannot be grounded)."""
+    from .world.language import SHAPE_NOUNS
+
     size = scenes.image.shape[1]
-    shape_nouns = _shape_nouns()
-    mass, chance, caption, nouns = [], [], [], 0
+    mass, chance, nouns = [], [], 0
     for i, (ws, alpha) in enumerate(zip(words, alphas)):
         scene = scenes[i]
         pixels = upsample_attention(alpha[: len(ws)].float().cpu(), size)          # (T, S, S)
         for t, w in enumerate(ws):
             objects = referenced_objects(ws, t, scene)
-            nouns += w in shape_nouns
+            nouns += w in SHAPE_NOUNS
             if not objects:
                 continue
             inside = torch.zeros(size, size, dtype=torch.bool)
@@ -263,6 +254,4 @@ def attention_grounding(words: list[list[str]], alphas: list[torch.Tensor], scen
                 inside[y0:y1, x0:x1] = True
             mass.append(float(pixels[t][inside].sum()))
             chance.append(float(inside.float().mean()))
-            caption.append(i)
-    return {"mass": np.array(mass), "chance": np.array(chance), "caption": np.array(caption, dtype=int),
-            "nouns": nouns}
+    return {"mass": np.array(mass), "chance": np.array(chance), "nouns": nouns}

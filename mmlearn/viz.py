@@ -139,3 +139,24 @@ def plot_caption_attention(image: np.ndarray, words: list[str], alphas, *, max_w
         ax.axis("off")
     axes[0].figure.suptitle(title, fontsize=10)
     return axes
+
+
+def plot_word_map(vectors, groups: dict[str, list[str]], *, title: str = "Word vectors (PCA)", ax=None):
+    """A 2-D PCA of some word vectors, one colour per group. vectors: mmlearn.word2vec.WordVectors;
+    groups: name -> words (words missing from the vocabulary are left out)."""
+    import torch
+
+    words = [w for members in groups.values() for w in members if w in vectors]
+    x = torch.stack([vectors.unit[vectors.index[w]] for w in words])
+    x = x - x.mean(0)
+    _, _, v = torch.pca_lowrank(x, q=2, center=False)
+    xy = (x @ v).numpy()
+    ax = ax or plt.subplots(figsize=(7, 5))[1]
+    for name, members in groups.items():
+        k = [words.index(w) for w in members if w in words]
+        ax.scatter(xy[k, 0], xy[k, 1], label=name)
+        for i in k:
+            ax.annotate(words[i], xy[i], fontsize=8)
+    ax.set(title=title, xlabel="PC 1", ylabel="PC 2")
+    ax.legend()
+    return ax

@@ -238,8 +238,8 @@ class TrainLog:
 
 def train_skipgram(sentences: list[list[str]] | tuple[np.ndarray, np.ndarray], vocab: Vocabulary, dim: int = 100,
                    window: int = 5, negatives: int = 5, sample: float = 1e-3, epochs: int = 3, lr: float = 0.025,
-                   batch_size: int = 1024, chunk_words: int = 100_000, seed: int = 0, progress: bool = True,
-                   threads: int | None = None) -> tuple[WordVectors, TrainLog]:
+                   batch_size: int = 1024, chunk_words: int = 100_000, seed: int = 0,
+                   progress: bool = True) -> tuple[WordVectors, TrainLog]:
     """Train skip-gram with negative sampling; returns the input vectors and a TrainLog.
 
     The corpus is processed in chunks of about chunk_words tokens: pairs are generated for a chunk
@@ -251,8 +251,6 @@ def train_skipgram(sentences: list[list[str]] | tuple[np.ndarray, np.ndarray], v
     a word appearing hundreds of times in one batch takes hundreds of steps at once."""
     from tqdm.auto import tqdm
 
-    if threads:
-        torch.set_num_threads(threads)
     rng = np.random.default_rng(seed)
     gen = torch.Generator().manual_seed(seed)
     ids, sentence = vocab.encode(sentences) if isinstance(sentences, list) else sentences
@@ -274,16 +272,16 @@ def train_skipgram(sentences: list[list[str]] | tuple[np.ndarray, np.ndarray], v
             centres, contexts = torch.from_numpy(centres), torch.from_numpy(contexts)
             n_batches = max(1, -(-len(centres) // batch_size))
             noise = sampler.sample((len(centres), negatives), gen)
-            chunk_loss = 0.0
+            chunk_loss = []
             for k in range(n_batches):
                 batch = slice(k * batch_size, (k + 1) * batch_size)
                 fraction = (done + (b - a) * k / n_batches) / total
                 scores = sgns_update(w_in, w_out, centres[batch], contexts[batch], noise[batch], lr * max(1 - fraction, 1e-4))
                 if k % 16 == 0:                                         # the loss of every 16th batch
-                    chunk_loss += scores_loss(scores)
+                    chunk_loss.append(scores_loss(scores))
             done += b - a
             pairs += len(centres)
-            losses.append(chunk_loss / len(range(0, n_batches, 16)))
+            losses.append(float(np.mean(chunk_loss)))
             if not math.isfinite(losses[-1]):
                 raise FloatingPointError(f"skip-gram diverged (loss {losses[-1]}) at {done / total:.0%} of training: "
                                          f"with {len(vocab)} words, a batch of {batch_size} pairs updates a frequent "

@@ -239,3 +239,14 @@ def test_evaluation_sets_say_where_they_come_from_when_gensim_is_missing(monkeyp
     monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
     with pytest.raises(FileNotFoundError, match="pip install gensim"):
         W.evaluation_file("wordsim353.tsv")
+
+
+def test_word_map_places_each_known_word_once():
+    import matplotlib
+
+    matplotlib.use("agg")
+    from mmlearn.viz import plot_word_map
+
+    vectors = W.WordVectors(torch.randn(4, 5, generator=torch.Generator().manual_seed(0)), ["a", "b", "c", "d"])
+    ax = plot_word_map(vectors, {"first": ["a", "b"], "second": ["c", "zebra"]}, title="t")
+    assert sorted(t.get_text() for t in ax.texts) == ["a", "b", "c"] and ax.get_title() == "t"

@@ -298,6 +298,22 @@ def encode_captions(vocab: Vocab, captions: list[list[str]], bos_eos: bool = Fal
 PLACE_WORDS = {"beach": "beach", "sea": "beach", "forest": "forest", "woods": "forest", "trees": "forest",
                "city": "city", "buildings": "city", "night": "night", "dark": "night"}
 COUNT_WORDS = {"a": 1, "one": 1, "two": 2, "three": 3}
+SHAPE_NOUNS = {s: s for s in SHAPES} | {plural(s): s for s in SHAPES}   # "circles" -> "circle"
+
+
+def noun_phrase(words: list[str], i: int) -> tuple[int, str | None, str | None, str] | None:
+    """The object that the shape noun words[i] names, read from the words before it:
+    (count, size, colour, shape), e.g. "two small red circles" -> (2, "small", "red", "circle").
+    None if words[i] is not a shape noun."""
+    if words[i] not in SHAPE_NOUNS:
+        return None
+    j, size, color = i - 1, None, None
+    if j >= 0 and words[j] in COLORS:
+        color, j = words[j], j - 1
+    if j >= 0 and words[j] in ("small", "large"):
+        size, j = words[j], j - 1
+    count = COUNT_WORDS.get(words[j], 1) if j >= 0 else 1
+    return count, size, color, SHAPE_NOUNS[words[i]]
 
 
 @dataclass
@@ -320,17 +336,10 @@ def parse_caption(caption: str) -> CaptionMeaning:
     """Read a caption of the world's grammar back into its meaning (see `caption_fits`)."""
     words = tokenize(caption)
     place = next((PLACE_WORDS[w] for w in words if w in PLACE_WORDS), None)
-    singular = {plural(s): s for s in SHAPES} | {s: s for s in SHAPES}
     objects, relation, position, total = [], None, None, None
     for i, w in enumerate(words):
-        if w in singular:
-            j, size, color = i - 1, None, None
-            if j >= 0 and words[j] in COLORS:
-                color, j = words[j], j - 1
-            if j >= 0 and words[j] in ("small", "large"):
-                size, j = words[j], j - 1
-            count = COUNT_WORDS.get(words[j], 1) if j >= 0 else 1
-            objects.append((count, size, color, singular[w]))
+        if w in SHAPE_NOUNS:
+            objects.append(noun_phrase(words, i))
         elif w in ("objects", "object") and i > 0 and words[i - 1] in COUNT_WORDS:
             total = COUNT_WORDS[words[i - 1]]
         elif w in ("left", "right") and i + 1 < len(words) and words[i + 1] == "of":
