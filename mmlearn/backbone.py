@@ -25,9 +25,10 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .core import atomic_write, seed_everything
+from .core import DATA, ROOT, atomic_write, images_to_tensor, seed_everything
+from .train import batches_of, fit
+from .world import COLORS, PLACES, SHAPES, SIZES, VERSION, World
 
-DATA = Path(__file__).resolve().parent.parent / "data"
 CHECKPOINT = DATA / "world_backbone.pt"
 CHANNELS = 64
 GRID = 8  # cells per side at the default 32x32 input (stride 4)
@@ -108,8 +109,6 @@ class PretrainHeads(nn.Module):
 
     def __init__(self, channels: int = CHANNELS):
         super().__init__()
-        from .world import COLORS, PLACES, SHAPES, SIZES
-
         self.place = nn.Linear(channels, len(PLACES))
         self.cell = nn.Conv2d(channels, 1 + len(SHAPES) + len(COLORS) + len(SIZES), 1)
         self.splits = (1, len(SHAPES), len(COLORS), len(SIZES))
@@ -148,10 +147,6 @@ def pretrain_loss(trunk, heads, images, place, targets):
 def pretrain(steps: int = 1_500, batch_size: int = 128, pool: int = 40_000, seed: int = 0, lr: float = 3e-3,
              progress: bool = True) -> WorldCNN:
     """Train a WorldCNN on `pool` world training scenes for `steps` steps; return the trunk."""
-    from .train import batches_of, fit
-    from .world import World
-    from .world.tasks import images_to_tensor
-
     seed_everything(seed)
     split = World().split("train", pool, language=False)
     targets = {k: torch.from_numpy(v) for k, v in cell_targets(split.scenes).items()}
@@ -215,7 +210,6 @@ def load(path: str | Path = CHECKPOINT, retrain: bool = True, **pretrain_kwargs)
 @torch.no_grad()
 def extract(extractor: Extractor, images, batch_size: int = 512, device=None) -> tuple[torch.Tensor, torch.Tensor]:
     """Grid (N, C, h, w) and pooled (N, C) features of images: uint8 (N, H, W, 3) or float (N, 3, H, W)."""
-    from .world.tasks import images_to_tensor
 
     device = device or next(extractor.parameters()).device
     grids, pooled = [], []
@@ -232,8 +226,7 @@ def cache_dir() -> Path:
     """Where computed features are kept: $MMLEARN_CACHE, else <project>/.cache (git-ignored), else ~/.cache/mmlearn."""
     if os.environ.get("MMLEARN_CACHE"):
         return Path(os.environ["MMLEARN_CACHE"])
-    root = Path(__file__).resolve().parent.parent
-    return root / ".cache" if (root / "pyproject.toml").exists() else Path.home() / ".cache" / "mmlearn"
+    return ROOT / ".cache" if (ROOT / "pyproject.toml").exists() else Path.home() / ".cache" / "mmlearn"
 
 
 def cached_features(world, split: str, n: int, extractor: Extractor | None = None, path: str | Path = CHECKPOINT):
@@ -242,8 +235,6 @@ def cached_features(world, split: str, n: int, extractor: Extractor | None = Non
     The cache key includes the world's settings and the checkpoint's sha256; the file is written
     atomically, so an interrupted run never leaves half a cache. Returns (grid, pooled).
     """
-    from .world import VERSION
-
     digest = sha256(path)[:12] if Path(path).exists() else "none"
     key = f"features-v{VERSION}-{world.size}-{world.max_objects}-{world.seed}-{split}-{n}-{digest}.pt"
     file = cache_dir() / key
@@ -277,8 +268,6 @@ def linear_probe(train_x, train_y, test_x, test_y, steps: int = 300, lr: float =
 
 def probe_report(extractor: Extractor, n_train: int = 5_000, n_test: int = 2_000, seed: int = 0) -> dict:
     """Linear-probe accuracies of frozen features (place; per-cell presence/shape/colour/size) and images/s."""
-    from .world import World
-
     seed_everything(seed)
     world = World()
     train, test = world.split("train", n_train, language=False).scenes, world.split("test", n_test, language=False).scenes

@@ -4,7 +4,7 @@ The encoder is the frozen world backbone: grid features (B, C, h, w) become B x 
 vectors" (L = h*w cells). Both decoders are LSTMs trained with teacher forcing; the attention decoder
 looks at the cells again at every word.
 
-    model = ShowAttendTell(len(vocab))
+    model = ShowAttendTell(len(vocab), feature_dim=features.shape[-1])   # features (B, L, C)
     loss = caption_loss(model, features, ids, lengths)                # teacher forcing, padding ignored
     tokens, alphas = greedy_decode(model, features, max_len=20)      # (B, T), (B, T, L)
     best = beam_search(model, features[0:1], beam=3)                  # one image: [(tokens, score, alphas)]
@@ -16,7 +16,10 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-BOS, EOS, PAD = 1, 2, 0
+from .semantics import SHAPE_NOUNS, noun_phrase
+from .text import Vocab
+
+BOS, EOS, PAD = Vocab.BOS, Vocab.EOS, Vocab.PAD  # the course's special ids (mmlearn.text)
 
 
 def annotations(grid: torch.Tensor) -> torch.Tensor:
@@ -47,7 +50,7 @@ class ShowAttendTell(nn.Module):
     with beta = sigmoid(f_beta(h)), and feed [word embedding; gated context] to an LSTMCell whose
     state starts from the mean annotation vector."""
 
-    def __init__(self, vocab_size: int, feature_dim: int = 64, embed_dim: int = 64, hidden_dim: int = 256,
+    def __init__(self, vocab_size: int, feature_dim: int, embed_dim: int = 64, hidden_dim: int = 256,
                  attention_dim: int = 128, dropout: float = 0.3):
         super().__init__()
         self.attention = SoftAttention(feature_dim, hidden_dim, attention_dim)
@@ -82,7 +85,7 @@ class ShowAndTell(nn.Module):
     background; max-pooling keeps "which parts are present somewhere" — the closest analogue of the
     pooled vector of an ImageNet classifier that Show-and-Tell used."""
 
-    def __init__(self, vocab_size: int, feature_dim: int = 64, embed_dim: int = 64, hidden_dim: int = 256,
+    def __init__(self, vocab_size: int, feature_dim: int, embed_dim: int = 64, hidden_dim: int = 256,
                  dropout: float = 0.3, pool: str = "max"):
         super().__init__()
         if pool not in ("max", "mean"):
@@ -218,8 +221,6 @@ def referenced_objects(words: list[str], t: int, scene) -> list:
     """The objects of `scene` (a world Scene) that the shape noun words[t] refers to: same shape, and the
     colour / size the words just before it name, if any ("two small red circles" -> every small red
     circle). [] if words[t] is not a shape noun or names nothing in the scene."""
-    from .world.language import noun_phrase
-
     phrase = noun_phrase(words, t)
     if phrase is None:
         return []
@@ -236,8 +237,6 @@ def attention_grounding(words: list[list[str]], alphas: list[torch.Tensor], scen
     belonging to words[i][t]; scenes: the world Scenes the captions describe. Returns numpy arrays
     "mass" and "chance" (one entry per grounded noun), and "nouns" (the number of shape nouns, grounded
     or not: a noun naming an absent object cannot be grounded)."""
-    from .world.language import SHAPE_NOUNS
-
     size = scenes.image.shape[1]
     mass, chance, nouns = [], [], 0
     for i, (ws, alpha) in enumerate(zip(words, alphas)):

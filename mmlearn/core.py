@@ -1,12 +1,19 @@
-"""Reproducibility, device choice and the budget profile — the first cell of every notebook.
+"""The shared base of the package (above `world/`, below everything else).
+
+Reproducibility, device choice and the budget profile — the first cell of every notebook:
 
     from mmlearn import seed_everything, pick_device, by_profile
     seed_everything(0)
     device = pick_device()                      # cuda -> mps -> cpu, or $MMLEARN_DEVICE
     steps = by_profile(ci=200, default=2_000, full=20_000)
+
+and the few things every module needs: where the project's files are (`ROOT`, `DATA`), writing files
+so that an interruption loses nothing (`atomic_write`, `write_json`), reading JSON with a clear error
+(`read_json`, `DatasetFormatError`), and images as tensors (`images_to_tensor`).
 """
 from __future__ import annotations
 
+import json
 import os
 import random
 from contextlib import contextmanager
@@ -16,6 +23,12 @@ import numpy as np
 import torch
 
 PROFILES = ("ci", "default", "full")
+ROOT = Path(__file__).resolve().parent.parent  # the project (a source checkout: pyproject.toml, data/, notebooks/)
+DATA = ROOT / "data"                            # shipped assets: backbone weights, speech, text corpus
+
+
+class DatasetFormatError(ValueError):
+    """A dataset file is not in the format its reader expects; the message names the file and the problem."""
 
 
 def seed_everything(seed: int) -> int:
@@ -85,3 +98,28 @@ def atomic_write(path):
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def write_json(path: str | Path, obj) -> Path:
+    """Write JSON atomically (temporary file in the same folder, then rename)."""
+    path = Path(path)
+    with atomic_write(path) as tmp, open(tmp, "w", encoding="utf-8") as f:
+        json.dump(obj, f)
+    return path
+
+
+def read_json(path: str | Path):
+    """Parsed JSON; a missing or malformed file raises `DatasetFormatError` naming it."""
+    path = Path(path)
+    if not path.exists():
+        raise DatasetFormatError(f"{path}: no such file")
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except json.JSONDecodeError as error:
+        raise DatasetFormatError(f"{path}: not valid JSON ({error})") from None
+
+
+def images_to_tensor(images: np.ndarray) -> torch.Tensor:
+    """(N, H, W, 3) uint8 -> (N, 3, H, W) float in [0, 1]."""
+    return torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2).float().div_(255)

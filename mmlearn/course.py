@@ -21,9 +21,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from . import report
-from .core import PROFILES, atomic_write
+from .core import PROFILES, ROOT, atomic_write, profile
 
-ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
 MEMORY_CEILING_MIB = 2048  # COURSE.md §7: every notebook fits in 2 GiB
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
@@ -134,7 +133,7 @@ def run_notebook(path: Path, out_dir: Path, cell_timeout: int = 1800) -> Run:
         run.problems.append(f"error: {error.splitlines()[0][:200]}")
     elif run.record is None:
         run.problems.append("no report.record() call")
-    if budget and os.environ.get("MMLEARN_PROFILE", "default") != "full" and seconds > budget:
+    if budget and profile() != "full" and seconds > budget:
         run.problems.append(f"over time budget ({seconds:.0f} s > {budget} s)")
     if run.peak_mib > MEMORY_CEILING_MIB:
         run.problems.append(f"over memory ceiling ({run.peak_mib:.0f} MiB > {MEMORY_CEILING_MIB} MiB)")
@@ -192,8 +191,7 @@ def run_course(names: list[str] | None, out_dir: Path) -> list[Run]:
               flush=True)
         runs.append(run)
     rows = table_rows(runs)
-    profile = os.environ.get("MMLEARN_PROFILE", "default")
-    heading = f"Course report — profile `{profile}`, {os.cpu_count()} CPU cores, {time.strftime('%Y-%m-%d %H:%M')}"
+    heading = f"Course report — profile `{profile()}`, {os.cpu_count()} CPU cores, {time.strftime('%Y-%m-%d %H:%M')}"
     (out_dir / "course_report.md").write_text(f"{heading}\n\n{format_markdown(rows)}\n")
     report.write_json_atomic(out_dir / "course_report.json", [asdict(r) | {"ok": r.ok} for r in runs])
     print(f"\n{heading}\n\n{format_text(rows)}\n\n(Markdown: {out_dir / 'course_report.md'})")

@@ -7,53 +7,34 @@ would point at the real dataset on disk:
     data = read_coco_captions(root / "annotations/captions_val2014.json", root / "val2014")
 
 Formats: COCO captions, Karpathy splits (dataset_coco.json / dataset_flickr8k.json), VQA v2
-(questions + annotations JSON). Readers raise `DatasetFormatError` naming the file and the problem;
-writers write to a temporary name and rename, so an interrupted write never leaves half a file.
-
-Also the official VQA accuracy, with the official answer normalisation.
+(questions + annotations JSON), ESC-50 (CSV + WAV), and the course's own shipped speech clips
+(`read_speech`). Readers raise `DatasetFormatError` naming the file and the problem; writers write to a
+temporary name and rename, so an interrupted write never leaves half a file. (The official VQA accuracy
+is a metric: `mmlearn.metrics.vqa_accuracy`.)
 """
 from __future__ import annotations
 
 import json
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
-from .core import atomic_write
-
-
-class DatasetFormatError(ValueError):
-    """A dataset file is not in the format its reader expects; the message names the file and the problem."""
+from .core import DATA, DatasetFormatError, atomic_write, read_json, write_json
+from .text import tokenize
+from .world.sounds import SAMPLE_RATE
+from .world.speech import Utterance
 
 
 # ----------------------------------------------------------------------------------------- file helpers
-def write_json(path: str | Path, obj) -> Path:
-    """Write JSON atomically (temporary file in the same folder, then rename)."""
-    path = Path(path)
-    with atomic_write(path) as tmp, open(tmp, "w") as f:
-        json.dump(obj, f)
-    return path
-
-
 def write_png(path: str | Path, image: np.ndarray) -> None:
     """Save an (H, W, 3) uint8 image as PNG, atomically."""
     from PIL import Image
 
     with atomic_write(path) as tmp:
         Image.fromarray(np.asarray(image, dtype=np.uint8)).save(tmp, format="PNG")
-
-
-def read_json(path: str | Path):
-    path = Path(path)
-    if not path.exists():
-        raise DatasetFormatError(f"{path}: no such file")
-    try:
-        with open(path) as f:
-            return json.load(f)
-    except json.JSONDecodeError as error:
-        raise DatasetFormatError(f"{path}: not valid JSON ({error})") from None
 
 
 def _require(path, obj, keys, where):
@@ -164,8 +145,6 @@ def read_coco_captions(annotation_file: str | Path, image_dir: str | Path, check
 def write_karpathy(path: str | Path, image_root: str | Path, data: CaptionData, splits: list[str],
                    dataset: str = "coco") -> Path:
     """Write a Karpathy-split JSON (dataset_coco.json layout) for images already on disk under image_root."""
-    from .world.language import tokenize
-
     image_root = Path(image_root)
     out, sent_id = [], 0
     for i, (image_id, p, caps, split) in enumerate(zip(data.image_ids, data.paths, data.captions, splits)):
@@ -283,63 +262,6 @@ def read_vqa(questions_file: str | Path, annotations_file: str | Path) -> VQADat
     return out
 
 
-# ----------------------------------------------------------------------------------------- VQA accuracy
-# The official evaluation's normalisation (VQA API, vqaEval.py): punctuation, number words, articles,
-# and a table of contractions written without their apostrophe.
-_CONTRACTIONS = {
-    "aint": "ain't", "arent": "aren't", "cant": "can't", "couldve": "could've", "couldnt": "couldn't",
-    "didnt": "didn't", "doesnt": "doesn't", "dont": "don't", "hadnt": "hadn't", "hasnt": "hasn't",
-    "havent": "haven't", "hed": "he'd", "hes": "he's", "howd": "how'd", "howll": "how'll", "hows": "how's",
-    "Im": "I'm", "Ive": "I've", "isnt": "isn't", "itd": "it'd", "itll": "it'll", "let's": "let's",
-    "mightve": "might've", "mustve": "must've", "shouldve": "should've", "shouldnt": "shouldn't",
-    "thats": "that's", "thered": "there'd", "theres": "there's", "theyd": "they'd", "theyll": "they'll",
-    "theyre": "they're", "theyve": "they've", "wasnt": "wasn't", "wed": "we'd", "weve": "we've",
-    "werent": "weren't", "whats": "what's", "whered": "where'd", "wheres": "where's", "whos": "who's",
-    "whove": "who've", "wont": "won't", "wouldve": "would've", "wouldnt": "wouldn't", "yall": "y'all",
-    "youd": "you'd", "youll": "you'll", "youre": "you're", "youve": "you've",
-}
-_NUMBERS = {"none": "0", "zero": "0", "one": "1", "two": "2", "three": "3", "four": "4", "five": "5",
-            "six": "6", "seven": "7", "eight": "8", "nine": "9", "ten": "10"}
-_ARTICLES = {"a", "an", "the"}
-_PUNCTUATION = [";", "/", "[", "]", '"', "{", "}", "(", ")", "=", "+", "\\", "_", "-", ">", "<", "@", "`", ",", "?", "!"]
-_PERIOD = re.compile(r"(?!<=\d)(\.)(?!\d)")
-_COMMA_IN_NUMBER = re.compile(r"(\d)(,)(\d)")
-
-
-def normalize_answer(answer: str) -> str:
-    """The official VQA answer normalisation: 'Two dogs!' -> '2 dogs', 'the red one.' -> 'red 1'."""
-    text = answer.replace("\n", " ").replace("\t", " ").strip()
-    out = text
-    for p in _PUNCTUATION:  # drop punctuation next to a space (or in "1,000"); elsewhere it splits words
-        if (p + " " in text or " " + p in text) or _COMMA_IN_NUMBER.search(text):
-            out = out.replace(p, "")
-        else:
-            out = out.replace(p, " ")
-    out = _PERIOD.sub("", out)
-    words = [_NUMBERS.get(w, w) for w in out.lower().split()]
-    words = [_CONTRACTIONS.get(w, w) for w in words if w not in _ARTICLES]
-    return " ".join(words)
-
-
-def vqa_accuracy(predicted: str, human_answers: list[str]) -> float:
-    """Official VQA accuracy of one answer: the mean, over the 10 leave-one-out subsets of the human
-    answers, of min(#humans in the subset who gave this answer / 3, 1)."""
-    pred = normalize_answer(predicted)
-    humans = [normalize_answer(a) for a in human_answers]
-    scores = []
-    for i in range(len(humans)):
-        others = humans[:i] + humans[i + 1:]
-        scores.append(min(sum(a == pred for a in others) / 3, 1.0))
-    return float(np.mean(scores))
-
-
-def vqa_score(predictions: list[str], answers: list[list[str]]) -> float:
-    """Mean official VQA accuracy over questions."""
-    if len(predictions) != len(answers):
-        raise ValueError(f"{len(predictions)} predictions for {len(answers)} questions")
-    return float(np.mean([vqa_accuracy(p, a) for p, a in zip(predictions, answers)])) if answers else float("nan")
-
-
 # ----------------------------------------------------------------------------------------- ESC-50
 ESC50_COLUMNS = ["filename", "fold", "target", "category", "esc10", "src_file", "take"]
 
@@ -432,3 +354,29 @@ def read_esc50(root: str | Path, check_files: bool = True) -> SoundData:
         targets.append(target)
     categories = [names.get(t, f"class {t}") for t in range(max(names, default=-1) + 1)]
     return SoundData(paths, folds, targets, categories)
+
+
+# ----------------------------------------------------------------------------------------- shipped speech
+SPEECH_DIR = DATA / "speech"
+
+
+@lru_cache(maxsize=2)
+def read_speech(folder: str | Path = SPEECH_DIR) -> tuple[Utterance, ...]:
+    """The course's speech clips: data/speech/index.json and every FLAC it lists (16 kHz mono, checked); cached."""
+    import soundfile as sf
+
+    folder = Path(folder)
+    index = read_json(folder / "index.json")
+    out = []
+    for i, u in enumerate(index.get("utterances", [])):
+        missing = [k for k in ("file", "voice", "text", "words", "phonemes") if k not in u]
+        if missing:
+            raise DatasetFormatError(f"{folder / 'index.json'}: utterances[{i}] lacks {missing}")
+        path = folder / u["file"]
+        if not path.exists():
+            raise DatasetFormatError(f"{folder / 'index.json'}: utterances[{i}]'s file {path} is not there")
+        audio, rate = sf.read(path, dtype="float32")
+        if rate != SAMPLE_RATE or audio.ndim != 1:
+            raise DatasetFormatError(f"{path}: expected 16 kHz mono, got {rate} Hz with shape {audio.shape}")
+        out.append(Utterance(u["file"], u["voice"], u["text"], audio, u["words"], u["phonemes"]))
+    return tuple(out)

@@ -1,6 +1,9 @@
 """Evaluation metrics of the course, written to be read (tests check them against brute force or reference libraries)."""
 from __future__ import annotations
 
+import re
+
+import numpy as np
 import torch
 
 
@@ -66,3 +69,73 @@ def corpus_bleu(references: list[list[list[str]]], hypotheses: list[list[str]], 
     log_precision = sum(math.log(m / t) for m, t in zip(matched, total)) / max_n
     brevity = 1.0 if hyp_len > ref_len else math.exp(1 - ref_len / hyp_len)
     return brevity * math.exp(log_precision)
+
+
+# ----------------------------------------------------------------------------------------- VQA accuracy
+# The official evaluation's normalisation (VQA API, vqaEval.py): punctuation, number words, articles,
+# and a table of contractions written without their apostrophe.
+_CONTRACTIONS = {
+    "aint": "ain't", "arent": "aren't", "cant": "can't", "couldve": "could've", "couldnt": "couldn't",
+    "didnt": "didn't", "doesnt": "doesn't", "dont": "don't", "hadnt": "hadn't", "hasnt": "hasn't",
+    "havent": "haven't", "hed": "he'd", "hes": "he's", "howd": "how'd", "howll": "how'll", "hows": "how's",
+    "Im": "I'm", "Ive": "I've", "isnt": "isn't", "itd": "it'd", "itll": "it'll", "let's": "let's",
+    "mightve": "might've", "mustve": "must've", "shouldve": "should've", "shouldnt": "shouldn't",
+    "thats": "that's", "thered": "there'd", "theres": "there's", "theyd": "they'd", "theyll": "they'll",
+    "theyre": "they're", "theyve": "they've", "wasnt": "wasn't", "wed": "we'd", "weve": "we've",
+    "werent": "weren't", "whats": "what's", "whered": "where'd", "wheres": "where's", "whos": "who's",
+    "whove": "who've", "wont": "won't", "wouldve": "would've", "wouldnt": "wouldn't", "yall": "y'all",
+    "youd": "you'd", "youll": "you'll", "youre": "you're", "youve": "you've",
+}
+_NUMBERS = {"none": "0", "zero": "0", "one": "1", "two": "2", "three": "3", "four": "4", "five": "5",
+            "six": "6", "seven": "7", "eight": "8", "nine": "9", "ten": "10"}
+_ARTICLES = {"a", "an", "the"}
+_PUNCTUATION = [";", "/", "[", "]", '"', "{", "}", "(", ")", "=", "+", "\\", "_", "-", ">", "<", "@", "`", ",", "?", "!"]
+_PERIOD = re.compile(r"(?!<=\d)(\.)(?!\d)")
+_COMMA_IN_NUMBER = re.compile(r"(\d)(,)(\d)")
+
+
+def normalize_answer(answer: str) -> str:
+    """The official VQA answer normalisation: 'Two dogs!' -> '2 dogs', 'the red one.' -> 'red 1'."""
+    text = answer.replace("\n", " ").replace("\t", " ").strip()
+    out = text
+    for p in _PUNCTUATION:  # drop punctuation next to a space (or in "1,000"); elsewhere it splits words
+        if (p + " " in text or " " + p in text) or _COMMA_IN_NUMBER.search(text):
+            out = out.replace(p, "")
+        else:
+            out = out.replace(p, " ")
+    out = _PERIOD.sub("", out)
+    words = [_NUMBERS.get(w, w) for w in out.lower().split()]
+    words = [_CONTRACTIONS.get(w, w) for w in words if w not in _ARTICLES]
+    return " ".join(words)
+
+
+def vqa_accuracy(predicted: str, human_answers: list[str]) -> float:
+    """Official VQA accuracy of one answer: the mean, over the 10 leave-one-out subsets of the human
+    answers, of min(#humans in the subset who gave this answer / 3, 1)."""
+    pred = normalize_answer(predicted)
+    humans = [normalize_answer(a) for a in human_answers]
+    scores = []
+    for i in range(len(humans)):
+        others = humans[:i] + humans[i + 1:]
+        scores.append(min(sum(a == pred for a in others) / 3, 1.0))
+    return float(np.mean(scores))
+
+
+def vqa_score(predictions: list[str], answers: list[list[str]]) -> float:
+    """Mean official VQA accuracy over questions."""
+    if len(predictions) != len(answers):
+        raise ValueError(f"{len(predictions)} predictions for {len(answers)} questions")
+    return float(np.mean([vqa_accuracy(p, a) for p, a in zip(predictions, answers)])) if answers else float("nan")
+
+
+# ----------------------------------------------------------------------------------------- rank correlation
+def average_ranks(values) -> np.ndarray:
+    """Ranks 1..n, tied values sharing their average rank: [10, 20, 20, 30] -> [1, 2.5, 2.5, 4]."""
+    _, inverse, counts = np.unique(np.asarray(values, dtype=np.float64), return_inverse=True, return_counts=True)
+    below = np.cumsum(counts) - counts                       # how many values are smaller
+    return (below + (counts + 1) / 2)[inverse]
+
+
+def spearman(x, y) -> float:
+    """Spearman's rank correlation: Pearson's correlation of the average ranks (as scipy.stats.spearmanr)."""
+    return float(np.corrcoef(average_ranks(x), average_ranks(y))[0, 1])

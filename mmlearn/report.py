@@ -18,7 +18,7 @@ import os
 import time
 from pathlib import Path
 
-from .core import atomic_write, profile
+from .core import ROOT, atomic_write, profile
 
 OPS = {">=": operator.ge, ">": operator.gt, "<=": operator.le, "<": operator.lt}
 
@@ -27,8 +27,7 @@ def results_dir() -> Path:
     """Where results go: $MMLEARN_RESULTS, else <project root>/results (git-ignored), else ./results."""
     if os.environ.get("MMLEARN_RESULTS"):
         return Path(os.environ["MMLEARN_RESULTS"])
-    root = Path(__file__).resolve().parent.parent
-    return root / "results" if (root / "pyproject.toml").exists() else Path.cwd() / "results"
+    return ROOT / "results" if (ROOT / "pyproject.toml").exists() else Path.cwd() / "results"
 
 
 def parse_bar(bar) -> tuple[str, float]:

@@ -1,6 +1,6 @@
 """Metric learning for image–text matching: two encoders into one space, and the losses that shape it.
 
-    image_encoder = ImageProjection(64 * 8 * 8, dim)      # frozen backbone grid features -> R^d, unit norm
+    image_encoder = ImageProjection(channels, grid, dim)  # frozen backbone grid (B, channels, grid, grid) -> R^d, unit norm
     text_encoder = GRUTextEncoder(len(vocab), dim)        # word embeddings + GRU -> R^d, unit norm
     loss = vse_loss(image_encoder(grid), text_encoder(ids, lengths), margin=0.2, max_violation=True)
 
@@ -16,6 +16,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch.nn.utils.rnn import pack_padded_sequence
 
+from .text import pad
+
 # ----------------------------------------------------------------------------------------- encoders
 
 
@@ -26,7 +28,7 @@ class ImageProjection(nn.Module):
     whole grid (which keeps *where* things are: "left of" needs it) into the joint space.
     """
 
-    def __init__(self, channels: int = 64, grid: int = 8, dim: int = 256, cell: int = 32):
+    def __init__(self, channels: int, grid: int, dim: int = 256, cell: int = 32):
         super().__init__()
         self.net = nn.Sequential(nn.Conv2d(channels, cell, 1), nn.ReLU(), nn.Flatten(), nn.Linear(cell * grid * grid, dim))
 
@@ -126,8 +128,6 @@ def semantic_cosine_loss(img, txt, classifier: nn.Module, labels, margin: float 
 @torch.no_grad()
 def embed_texts(encoder: nn.Module, vocab, texts: list[str], batch_size: int = 1024, device=None) -> torch.Tensor:
     """Unit embeddings (N, d) of texts; unknown words become <unk>."""
-    from .world import pad
-
     device = device or next(encoder.parameters()).device
     out = []
     for i in range(0, len(texts), batch_size):

@@ -1,7 +1,7 @@
 """word2vec: skip-gram with negative sampling (Mikolov et al. 2013), from scratch, vectorised for a CPU.
 
     sentences = read_corpus()                                  # the shipped English corpus, tokenised
-    vocab = Vocabulary.build(sentences, min_count=5)
+    vocab = corpus_vocab(sentences, min_count=5)
     model = train_skipgram(sentences, vocab, dim=100, window=5, negatives=5, epochs=3)
     model.most_similar("king")
 
@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import lzma
 import math
-import re
 import time
 from collections import Counter
 from dataclasses import dataclass
@@ -26,18 +25,14 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .datasets import DatasetFormatError
+from .core import DATA, DatasetFormatError
+from .metrics import spearman
+from .text import Vocab, tokenize
 
-CORPUS = Path(__file__).resolve().parent.parent / "data" / "text" / "corpus.txt.xz"
-WORD = re.compile(r"[a-z]+")
+CORPUS = DATA / "text" / "corpus.txt.xz"
 
 
 # ------------------------------------------------------------------------------------------ data
-def tokenize(line: str) -> list[str]:
-    """Lower-case alphabetic words: "Let there be light:" -> ["let", "there", "be", "light"]."""
-    return WORD.findall(line.lower())
-
-
 def read_corpus(path: str | Path = CORPUS) -> list[list[str]]:
     """One sentence (a list of words) per non-empty line of a text file, plain or .xz-compressed."""
     path = Path(path)
@@ -49,43 +44,27 @@ def read_corpus(path: str | Path = CORPUS) -> list[list[str]]:
         text = raw.decode("utf-8")
     except (lzma.LZMAError, UnicodeDecodeError) as error:
         raise DatasetFormatError(f"{path}: not a readable UTF-8 text corpus ({error})") from error
-    sentences = [words for words in map(tokenize, text.splitlines()) if words]
+    sentences = [words for words in (tokenize(line, letters_only=True) for line in text.splitlines()) if words]
     if not sentences:
         raise DatasetFormatError(f"{path}: the corpus holds no words")
     return sentences
 
 
-@dataclass
-class Vocabulary:
-    """Words kept for training, most frequent first, with their corpus counts (np.int64)."""
+def corpus_vocab(sentences: list[list[str]], min_count: int = 5) -> Vocab:
+    """The words seen at least min_count times, most frequent first, with their counts (`vocab.counts`,
+    int64) and no special tokens: word2vec.c's vocabulary, as the course's one `Vocab`."""
+    return Vocab.from_counts(Counter(w for s in sentences for w in s), min_count)
 
-    words: list[str]
-    counts: np.ndarray
 
-    def __post_init__(self):
-        self.index = {w: i for i, w in enumerate(self.words)}
-
-    def __len__(self) -> int:
-        return len(self.words)
-
-    def __contains__(self, word: str) -> bool:
-        return word in self.index
-
-    @classmethod
-    def build(cls, sentences: list[list[str]], min_count: int = 5) -> "Vocabulary":
-        counts = Counter(w for s in sentences for w in s)
-        kept = sorted((w for w, c in counts.items() if c >= min_count), key=lambda w: (-counts[w], w))
-        return cls(kept, np.array([counts[w] for w in kept], dtype=np.int64))
-
-    def encode(self, sentences: list[list[str]]) -> tuple[np.ndarray, np.ndarray]:
-        """The corpus as one array of word ids (N,) and the sentence each token belongs to (N,).
-        Words below min_count are dropped first, as word2vec.c does (so windows reach across them)."""
-        ids, sentence = [], []
-        for k, s in enumerate(sentences):
-            kept = [self.index[w] for w in s if w in self.index]
-            ids.extend(kept)
-            sentence.extend([k] * len(kept))
-        return np.array(ids, dtype=np.int64), np.array(sentence, dtype=np.int64)
+def encode_corpus(vocab: Vocab, sentences: list[list[str]]) -> tuple[np.ndarray, np.ndarray]:
+    """The corpus as one array of word ids (N,) and the sentence each token belongs to (N,).
+    Words below min_count are dropped first, as word2vec.c does (so windows reach across them)."""
+    ids, sentence = [], []
+    for k, s in enumerate(sentences):
+        kept = [vocab.stoi[w] for w in s if w in vocab.stoi]
+        ids.extend(kept)
+        sentence.extend([k] * len(kept))
+    return np.array(ids, dtype=np.int64), np.array(sentence, dtype=np.int64)
 
 
 def keep_probability(counts: np.ndarray, sample: float = 1e-3) -> np.ndarray:
@@ -236,7 +215,7 @@ class TrainLog:
     progress: list[float]          # fraction of training done at each logged loss
 
 
-def train_skipgram(sentences: list[list[str]] | tuple[np.ndarray, np.ndarray], vocab: Vocabulary, dim: int = 100,
+def train_skipgram(sentences: list[list[str]] | tuple[np.ndarray, np.ndarray], vocab: Vocab, dim: int = 100,
                    window: int = 5, negatives: int = 5, sample: float = 1e-3, epochs: int = 3, lr: float = 0.025,
                    batch_size: int = 1024, chunk_words: int = 100_000, seed: int = 0,
                    progress: bool = True) -> tuple[WordVectors, TrainLog]:
@@ -253,7 +232,7 @@ def train_skipgram(sentences: list[list[str]] | tuple[np.ndarray, np.ndarray], v
 
     rng = np.random.default_rng(seed)
     gen = torch.Generator().manual_seed(seed)
-    ids, sentence = vocab.encode(sentences) if isinstance(sentences, list) else sentences
+    ids, sentence = encode_corpus(vocab, sentences) if isinstance(sentences, list) else sentences
     keep = keep_probability(vocab.counts, sample)
     sampler = NoiseSampler(vocab.counts)
     w_in = (torch.rand(len(vocab), dim, generator=gen) - 0.5) / dim                 # word2vec.c's init
@@ -295,18 +274,6 @@ def train_skipgram(sentences: list[list[str]] | tuple[np.ndarray, np.ndarray], v
 
 
 # ----------------------------------------------------------------------------------- evaluation
-def average_ranks(values) -> np.ndarray:
-    """Ranks 1..n, tied values sharing their average rank: [10, 20, 20, 30] -> [1, 2.5, 2.5, 4]."""
-    _, inverse, counts = np.unique(np.asarray(values, dtype=np.float64), return_inverse=True, return_counts=True)
-    below = np.cumsum(counts) - counts                       # how many values are smaller
-    return (below + (counts + 1) / 2)[inverse]
-
-
-def spearman(x, y) -> float:
-    """Spearman's rank correlation: Pearson's correlation of the average ranks (as scipy.stats.spearmanr)."""
-    return float(np.corrcoef(average_ranks(x), average_ranks(y))[0, 1])
-
-
 def evaluation_file(name: str) -> Path:
     """Path of a standard evaluation set shipped inside the gensim wheel (gensim/test/test_data/):
     wordsim353.tsv, simlex999.txt or questions-words.txt. Found without importing gensim."""

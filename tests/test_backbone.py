@@ -8,7 +8,7 @@ import torchvision
 from mmlearn import backbone
 from mmlearn.train import fit
 from mmlearn.world import SHAPES, World
-from mmlearn.world.tasks import images_to_tensor
+from mmlearn.core import images_to_tensor
 
 
 @pytest.fixture(scope="module")

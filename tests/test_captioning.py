@@ -9,7 +9,8 @@ from mmlearn import captioning as C
 from mmlearn import exercises as check
 from mmlearn.metrics import corpus_bleu
 from mmlearn.train import fit
-from mmlearn.world import World, encode_captions, pad, tokenize
+from mmlearn.text import encode_captions, pad, tokenize, world_vocab
+from mmlearn.world import World
 
 
 def test_attention_weights_sum_to_one_with_the_right_shapes():
@@ -25,7 +26,7 @@ def test_attention_weights_sum_to_one_with_the_right_shapes():
 def small_caption_set(n=4):
     world = World()
     split = world.split("val", n)
-    vocab = world.vocab()
+    vocab = world_vocab()
     ids, lengths = pad([vocab.encode(split.captions[i][0], bos_eos=True) for i in range(n)])
     features = torch.randn(n, 16, 8, generator=torch.Generator().manual_seed(0))
     return vocab, split, features, ids, lengths
@@ -208,13 +209,13 @@ def test_show_and_tell_pooling():
         h, c = model.start(features)
         assert h.shape == (3, 256)
     with pytest.raises(ValueError, match="pool"):
-        C.ShowAndTell(20, pool="sum")
+        C.ShowAndTell(20, feature_dim=8, pool="sum")
 
 
 def test_caption_ids_for_a_decoder_carry_bos_and_eos():
     world = World()
     split = world.split("val", 3)
-    ids, lengths = encode_captions(world.vocab(), split.captions, bos_eos=True)
+    ids, lengths = encode_captions(world_vocab(), split.captions, bos_eos=True)
     assert ids.shape[:2] == (3, 5) and (ids[:, :, 0] == C.BOS).all()
     assert (ids.gather(2, (lengths - 1).unsqueeze(2)) == C.EOS).all()
 

@@ -4,7 +4,9 @@ import numpy as np
 import pytest
 
 from mmlearn import datasets as ds
-from mmlearn.world import World, tokenize
+from mmlearn import metrics
+from mmlearn.text import tokenize
+from mmlearn.world import World
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +44,7 @@ def test_vqa_round_trip(tmp_path, split):
     assert [q.rstrip("?") for q in data.questions] == [q.text for q in flat]
     assert all(len(a) == 10 for a in data.answers)
     assert data.multiple_choice_answers == [q.answer for q in flat]
-    assert ds.vqa_score(data.multiple_choice_answers, data.answers) == 1.0
+    assert metrics.vqa_score(data.multiple_choice_answers, data.answers) == 1.0
     assert set(data.answer_types) <= {"yes/no", "number", "other"}
 
 
@@ -116,11 +118,11 @@ def test_an_interrupted_writer_leaves_the_old_file_and_no_temporary(tmp_path, mo
 # ----------------------------------------------------------------------------------------- VQA accuracy
 def test_vqa_accuracy_official_cases():
     humans = ["yes"] * 8 + ["no"] * 2
-    assert ds.vqa_accuracy("yes", humans) == pytest.approx(1.0)
-    assert ds.vqa_accuracy("no", humans) == pytest.approx(0.6)
-    assert ds.vqa_accuracy("maybe", humans) == 0.0
-    assert ds.vqa_accuracy("2", ["2"] * 3 + ["3"] * 7) == pytest.approx(0.9)  # 3 matches: 7/10 x 1 + 3/10 x 2/3
-    assert ds.vqa_accuracy("two", ["2"] * 10) == 1.0
+    assert metrics.vqa_accuracy("yes", humans) == pytest.approx(1.0)
+    assert metrics.vqa_accuracy("no", humans) == pytest.approx(0.6)
+    assert metrics.vqa_accuracy("maybe", humans) == 0.0
+    assert metrics.vqa_accuracy("2", ["2"] * 3 + ["3"] * 7) == pytest.approx(0.9)  # 3 matches: 7/10 x 1 + 3/10 x 2/3
+    assert metrics.vqa_accuracy("two", ["2"] * 10) == 1.0
 
 
 @pytest.mark.parametrize("raw, normalized", [
@@ -128,9 +130,9 @@ def test_vqa_accuracy_official_cases():
     ("1,000", "1000"), ("black/white", "black white"), ("3.5", "3.5"), ("  Left  ", "left"),
 ])
 def test_vqa_answer_normalisation(raw, normalized):
-    assert ds.normalize_answer(raw) == normalized
+    assert metrics.normalize_answer(raw) == normalized
 
 
 def test_vqa_score_checks_lengths():
     with pytest.raises(ValueError):
-        ds.vqa_score(["yes"], [])
+        metrics.vqa_score(["yes"], [])

@@ -9,8 +9,9 @@ from mmlearn import exercises as check
 from mmlearn import retrieval as R
 from mmlearn.metrics import ambiguity_ceiling, median_rank, recall_at_k
 from mmlearn.train import fit
-from mmlearn.world import World, encode_captions
-from mmlearn.world.language import caption_fits, fits_matrix, parse_caption
+from mmlearn.text import encode_captions, world_vocab
+from mmlearn.world import World
+from mmlearn.semantics import caption_fits, fits_matrix, parse_caption
 
 
 def unit(*shape, seed=0):
@@ -74,10 +75,10 @@ def test_ranking_losses_are_lower_for_matching_pairs():
 def test_encoders_overfit_a_handful_of_pairs():
     world = World()
     split = world.split("val", 16)
-    vocab = world.vocab()
+    vocab = world_vocab()
     grid = torch.randn(16, 64, 8, 8, generator=torch.Generator().manual_seed(0))
     ids, lengths = encode_captions(vocab, split.captions)
-    model = torch.nn.ModuleDict({"image": R.ImageProjection(), "text": R.GRUTextEncoder(len(vocab))})
+    model = torch.nn.ModuleDict({"image": R.ImageProjection(channels=grid.shape[1], grid=grid.shape[-1]), "text": R.GRUTextEncoder(len(vocab))})
     model.scale = torch.nn.Parameter(torch.tensor(R.INIT_LOGIT_SCALE))
 
     def loss_fn(m, b):

@@ -6,8 +6,9 @@ import pytest
 import torch
 
 from mmlearn import exercises as check
+from mmlearn import metrics
 from mmlearn import word2vec as W
-from mmlearn.datasets import DatasetFormatError
+from mmlearn.core import DatasetFormatError
 
 
 # ------------------------------------------------------------------------------------- the corpus
@@ -36,9 +37,9 @@ def test_corpus_reader_names_the_file_and_the_problem(tmp_path):
 
 
 def test_vocabulary_keeps_frequent_words_most_frequent_first():
-    vocab = W.Vocabulary.build([["a", "b", "a"], ["c", "a", "b"], ["d"]], min_count=2)
+    vocab = W.corpus_vocab([["a", "b", "a"], ["c", "a", "b"], ["d"]], min_count=2)
     assert vocab.words == ["a", "b"] and vocab.counts.tolist() == [3, 2]
-    ids, sentence = vocab.encode([["a", "x", "b"], ["b"]])
+    ids, sentence = W.encode_corpus(vocab, [["a", "x", "b"], ["b"]])
     assert ids.tolist() == [0, 1, 1] and sentence.tolist() == [0, 0, 1]   # unknown words dropped
 
 
@@ -57,7 +58,7 @@ def test_keep_probability_is_word2vec_c_formula_and_equals_gensim():
     words = [f"w{k}" for k in range(30)]
     sentences = [list(rng.choice(words, 20, p=np.arange(30, 0, -1) / 465)) for _ in range(400)]
     model = gensim.models.Word2Vec(sentences, min_count=1, sample=1e-2, vector_size=4, epochs=1, workers=1)
-    vocab = W.Vocabulary.build(sentences, min_count=1)
+    vocab = W.corpus_vocab(sentences, min_count=1)
     ours = W.keep_probability(vocab.counts, 1e-2)
     theirs = np.array([model.wv.get_vecattr(w, "sample_int") / 2**32 for w in vocab.words])
     assert np.allclose(np.minimum(ours, 1), np.minimum(theirs, 1), atol=1e-6)
@@ -130,7 +131,7 @@ def test_words_sharing_contexts_end_up_closer_than_unrelated_words():
         animal, food = rng.choice(["cat", "dog"]), rng.choice(["fish", "meat"])
         tool, thing = rng.choice(["hammer"]), rng.choice(["nail", "wood"])
         sentences += [["the", animal, "eats", food], ["a", tool, "hits", thing]]
-    vocab = W.Vocabulary.build(sentences, min_count=1)
+    vocab = W.corpus_vocab(sentences, min_count=1)
     vectors, log = W.train_skipgram(sentences, vocab, dim=16, window=2, negatives=3, sample=0, epochs=2,
                                     batch_size=16, progress=False, seed=0)   # batches << vocabulary of 10
     assert vectors.similarity("cat", "dog") > vectors.similarity("cat", "hammer") + 0.3
@@ -144,14 +145,14 @@ def test_spearman_equals_scipy_with_ties():
 
     rng = np.random.default_rng(0)
     x, y = rng.integers(0, 5, 60), rng.normal(size=60)
-    assert W.spearman(x, y) == pytest.approx(spearmanr(x, y).statistic, abs=1e-12)
-    assert W.average_ranks([10, 20, 20, 30]).tolist() == [1, 2.5, 2.5, 4]
+    assert metrics.spearman(x, y) == pytest.approx(spearmanr(x, y).statistic, abs=1e-12)
+    assert metrics.average_ranks([10, 20, 20, 30]).tolist() == [1, 2.5, 2.5, 4]
 
 
 @pytest.fixture(scope="module")
 def random_vectors_and_gensim_twin():
     gensim = pytest.importorskip("gensim")
-    words = W.Vocabulary.build(W.read_corpus(), min_count=5).words
+    words = W.corpus_vocab(W.read_corpus(), min_count=5).words
     vectors = W.WordVectors(torch.randn(len(words), 20, generator=torch.Generator().manual_seed(0)), words)
     twin = gensim.models.KeyedVectors(20)
     twin.add_vectors(words, vectors.vectors.numpy())

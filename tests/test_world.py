@@ -6,9 +6,10 @@ import pytest
 import torch
 from torch.utils.data import DataLoader
 
-from mmlearn.world import (COLORS, HELD_OUT_PAIRS, PLACES, QUESTION_TYPES, SHAPES, Vocab, World, pad, tokenize)
-from mmlearn.world.language import PLACE_PHRASES, plural
-from mmlearn.world.tasks import (ANSWER_LIST, CaptionSequences, ImageCaptionPairs, SceneLabels, VQAExamples, collate,
+from mmlearn.text import Vocab, pad, tokenize, world_vocab
+from mmlearn.world import COLORS, HELD_OUT_PAIRS, PLACES, QUESTION_TYPES, SHAPES, World
+from mmlearn.world.captions import PLACE_PHRASES, plural
+from mmlearn.tasks import (ANSWER_LIST, CaptionSequences, ImageCaptionPairs, SceneLabels, VQAExamples, collate,
                                  images_to_tensor)
 
 
@@ -171,7 +172,7 @@ def test_tags_are_the_attribute_words_present(train):
 
 
 def test_vocab_round_trip_and_unknown_words(world, train):
-    vocab = world.vocab()
+    vocab = world_vocab()
     texts = [c for caps in train.captions for c in caps] + [q.text for qs in train.questions for q in qs]
     for text in texts[:500]:
         ids = vocab.encode(text, bos_eos=True)
@@ -193,7 +194,7 @@ def test_pad():
 
 # ----------------------------------------------------------------------------------------- task views
 def test_task_views_batch_with_padding(world, train):
-    vocab = world.vocab()
+    vocab = world_vocab()
     images = images_to_tensor(train.scenes.image)
     assert images.shape == (400, 3, 32, 32) and 0 <= images.min() and images.max() <= 1
 

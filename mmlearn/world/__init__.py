@@ -1,5 +1,9 @@
 """The shared synthetic world: scenes with exact ground truth, and language about them.
 
+The bottom layer of the package: it imports nothing else of mmlearn (a test checks it).
+scenes.py draws scenes; captions.py and questions.py are the grammars that describe and question them;
+sounds.py and speech.py give scenes their sounds and speakers their faces.
+
     from mmlearn.world import World
     world = World()                       # 32x32 scenes, up to 3 objects, seed 0
     train = world.split("train", 5_000)   # scenes + 5 captions, 5 questions and tags per scene
@@ -16,7 +20,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .language import ANSWERS, QUESTION_TYPES, Question, Vocab, captions, encode_captions, pad, questions, tags, tokenize
+from .captions import caption_texts, captions, tags
+from .questions import ANSWERS, QUESTION_TYPES, Question, question_texts, questions
 from .scenes import COLORS, PLACES, SHAPES, SIZES, Object, Scene, Scenes, render_scenes
 
 SPLITS = ("train", "val", "test", "compositional")
@@ -85,23 +90,13 @@ class World:
                           [c for ch in chunks for c in ch.captions], [q for ch in chunks for q in ch.questions],
                           [t for ch in chunks for t in ch.tags])
 
-    def vocab(self) -> Vocab:
-        """The vocabulary of everything the world can say (captions, questions, answers), independent of any split."""
-        words = {w for phrases in language_phrases() for w in tokenize(phrases)}
-        return Vocab(words)
+
+def grammar_texts() -> list[str]:
+    """Every word the world can say (captions, questions, answers), as short texts, derived from its
+    grammars; `mmlearn.text.world_vocab()` tokenizes them into the course's vocabulary."""
+    return caption_texts() + question_texts()
 
 
-def language_phrases() -> list[str]:
-    """Every word the grammar can produce, as short texts (for a split-independent vocabulary)."""
-    from . import language as L
-
-    texts = list(PLACES) + list(SHAPES) + [L.plural(s) for s in SHAPES] + list(COLORS) + list(SIZES)
-    texts += list(L.NUMBER_WORDS) + list(L.RELATIONS) + [p for ps in L.PLACE_PHRASES.values() for p in ps]
-    texts += ["a scene with objects object there is are on the left right in the middle and a picture of",
-              "what color shape is the how many are there is there a", "yes no 0 1 2 3"]
-    return texts
-
-
-__all__ = ["ANSWERS", "COLORS", "HELD_OUT_PAIRS", "PLACES", "QUESTION_TYPES", "SHAPES", "SIZES", "SPLITS", "encode_captions",
-           "Object", "Question", "Scene", "Scenes", "Vocab", "World", "WorldSplit", "captions", "pad",
-           "questions", "render_scenes", "tags", "tokenize"]
+__all__ = ["ANSWERS", "COLORS", "HELD_OUT_PAIRS", "PLACES", "QUESTION_TYPES", "SHAPES", "SIZES", "SPLITS",
+           "Object", "Question", "Scene", "Scenes", "World", "WorldSplit", "captions", "grammar_texts",
+           "questions", "render_scenes", "tags"]

@@ -1,6 +1,6 @@
 """Speech and talking faces: the shipped utterances, faces whose mouths follow them, and 2-speaker mixtures.
 
-    utterances = load_utterances()                 # 360 clips, 6 voices (data/speech, made by scripts/make_speech.py)
+    utterances = mmlearn.datasets.read_speech()    # 360 clips, 6 voices (data/speech, made by scripts/make_speech.py)
     u = utterances[0]; u.audio, u.text, u.words, u.phonemes
     frames = talking_face(u)                        # (T, 32, 32, 3) uint8 at 25 fps
     mixtures = SpeechMixtures(utterances, n=200)    # mixture, both sources, both face streams
@@ -10,16 +10,12 @@ loudness in each video frame, so it moves in sync with that voice and no other.
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
-from functools import lru_cache
-from pathlib import Path
 
 import numpy as np
 
 from .sounds import SAMPLE_RATE, ambience
 
-SPEECH_DIR = Path(__file__).resolve().parent.parent.parent / "data" / "speech"
 FPS = 25
 VOICE_NAMES = ("aria", "boris", "cleo", "dev", "elin", "femi")  # as made by scripts/make_speech.py
 GAIN_DB = (-5.0, 5.0)  # the second speaker's level relative to the first, drawn uniformly
@@ -39,30 +35,6 @@ class Utterance:
     @property
     def seconds(self) -> float:
         return len(self.audio) / SAMPLE_RATE
-
-
-@lru_cache(maxsize=2)
-def load_utterances(folder: str | Path = SPEECH_DIR) -> tuple[Utterance, ...]:
-    """Read data/speech/index.json and every FLAC it lists (checking the rate); cached."""
-    import soundfile as sf
-
-    from ..datasets import DatasetFormatError, read_json
-
-    folder = Path(folder)
-    index = read_json(folder / "index.json")
-    out = []
-    for i, u in enumerate(index.get("utterances", [])):
-        missing = [k for k in ("file", "voice", "text", "words", "phonemes") if k not in u]
-        if missing:
-            raise DatasetFormatError(f"{folder / 'index.json'}: utterances[{i}] lacks {missing}")
-        path = folder / u["file"]
-        if not path.exists():
-            raise DatasetFormatError(f"{folder / 'index.json'}: utterances[{i}]'s file {path} is not there")
-        audio, rate = sf.read(path, dtype="float32")
-        if rate != SAMPLE_RATE or audio.ndim != 1:
-            raise DatasetFormatError(f"{path}: expected 16 kHz mono, got {rate} Hz with shape {audio.shape}")
-        out.append(Utterance(u["file"], u["voice"], u["text"], audio, u["words"], u["phonemes"]))
-    return tuple(out)
 
 
 def voices(utterances) -> list[str]:
@@ -182,9 +154,9 @@ class SpeechMixtures:
     ambience under both. Aligned in time: audio sample s belongs to video frame s // 640.
     """
 
-    def __init__(self, utterances=None, n: int = 500, seconds: float = 2.0, with_ambience: bool = False,
+    def __init__(self, utterances, n: int = 500, seconds: float = 2.0, with_ambience: bool = False,
                  face_size: int = 32, seed: int = 0):
-        self.utterances = utterances if utterances is not None else load_utterances()
+        self.utterances = utterances
         self.voices = voices(self.utterances)
         self.n, self.seconds, self.with_ambience, self.face_size, self.seed = n, seconds, with_ambience, face_size, seed
         self.n_samples = int(round(seconds * SAMPLE_RATE))

@@ -1,5 +1,7 @@
 """Task views of a world split as torch Datasets, one per family of task in the course.
 
+They sit above the world (which knows no task) and below the method modules that train on them.
+
 Each takes `inputs`: anything indexable by scene — the images as a float tensor (N, 3, H, W), or
 features precomputed by the frozen backbone (N, C, h, w) / (N, D) — so the same view serves an
 end-to-end model and one on cached features.
@@ -13,15 +15,11 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from .language import ANSWERS, Vocab, pad
-from .scenes import COLORS, PLACES, SHAPES, SIZES
+from .core import images_to_tensor
+from .text import Vocab, pad
+from .world import ANSWERS, COLORS, PLACES, SHAPES, SIZES
 
 ANSWER_LIST = sorted({a for answers in ANSWERS.values() for a in answers})
-
-
-def images_to_tensor(images: np.ndarray) -> torch.Tensor:
-    """(N, H, W, 3) uint8 -> (N, 3, H, W) float in [0, 1]."""
-    return torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2).float().div_(255)
 
 
 class ImageCaptionPairs(Dataset):
@@ -122,4 +120,4 @@ def collate(batch):
 
 
 __all__ = ["ANSWER_LIST", "CaptionSequences", "ImageCaptionPairs", "PLACES", "SceneLabels", "VQAExamples",
-           "collate", "images_to_tensor"]
+           "collate"]
