@@ -14,7 +14,7 @@ from itertools import permutations
 import numpy as np
 
 from .text import tokenize
-from .world.captions import PLACE_PHRASES, plural
+from .world.grammar import PLACE_PHRASES, plural
 from .world.scenes import COLORS, PLACES, SHAPES, SIZES, Scene, Scenes
 
 PLACE_WORDS = {"beach": "beach", "sea": "beach", "forest": "forest", "woods": "forest", "trees": "forest",

@@ -8,7 +8,7 @@ from torch.utils.data import DataLoader
 
 from mmlearn.text import Vocab, pad, tokenize, world_vocab
 from mmlearn.world import COLORS, HELD_OUT_PAIRS, PLACES, QUESTION_TYPES, SHAPES, World
-from mmlearn.world.captions import PLACE_PHRASES, plural
+from mmlearn.world.grammar import PLACE_PHRASES, plural
 from mmlearn.tasks import (ANSWER_LIST, CaptionSequences, ImageCaptionPairs, SceneLabels, VQAExamples, collate,
                                  images_to_tensor)
 
@@ -225,3 +225,23 @@ def test_unknown_split_and_bad_sizes_are_clear_errors(world):
         world.split("holdout", 10)
     with pytest.raises(ValueError, match="too small"):
         World(size=8)
+
+
+def test_the_vocabulary_is_derived_from_the_grammars(monkeypatch):
+    from mmlearn.world import grammar
+    from mmlearn.world import clevr as question_grammar
+
+    assert "zebra" not in world_vocab()
+    monkeypatch.setattr(grammar, "CAPTION_TEMPLATES", grammar.CAPTION_TEMPLATES + ("a zebra near {objects}",))
+    monkeypatch.setattr(question_grammar, "QUESTION_TEMPLATES",
+                        question_grammar.QUESTION_TEMPLATES | {"count": "how many {noun} does the giraffe see"})
+    vocab = world_vocab()
+    assert {"zebra", "near", "giraffe", "does", "see"} <= set(vocab.words)
+
+
+def test_every_word_the_world_says_is_in_its_vocabulary(world):
+    split = world.split("val", 1_000)
+    vocab = world_vocab()
+    texts = [c for caps in split.captions for c in caps] + [q.text for qs in split.questions for q in qs]
+    texts += [q.answer for qs in split.questions for q in qs]
+    assert not {w for t in texts for w in vocab.unknown_words(t)}

@@ -1,7 +1,7 @@
 """The shared synthetic world: scenes with exact ground truth, and language about them.
 
 The bottom layer of the package: it imports nothing else of mmlearn (a test checks it).
-scenes.py draws scenes; captions.py and questions.py are the grammars that describe and question them;
+scenes.py draws scenes; grammar.py (captions) and clevr.py (questions) are the grammars that describe and question them;
 sounds.py and speech.py give scenes their sounds and speakers their faces.
 
     from mmlearn.world import World
@@ -20,8 +20,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .captions import caption_texts, captions, tags
-from .questions import ANSWERS, QUESTION_TYPES, Question, question_texts, questions
+from .grammar import caption_texts, captions, tags
+from .clevr import ANSWERS, QUESTION_TYPES, Question, question_texts, questions
 from .scenes import COLORS, PLACES, SHAPES, SIZES, Object, Scene, Scenes, render_scenes
 
 SPLITS = ("train", "val", "test", "compositional")

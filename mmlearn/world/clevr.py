@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .captions import RELATIONS, describe, holds, plural, separation
+from .grammar import RELATIONS, describe, holds, plural, separation
 from .scenes import COLORS, SHAPES, Object, Scene
 
 QUESTION_TYPES = ("query_color", "query_shape", "count", "exists", "relation")
@@ -156,6 +156,6 @@ def questions(scene: Scene, rng: np.random.Generator, n: int = 5, counts: Counte
 
 def question_texts() -> list[str]:
     """Every word the question grammar can produce besides attribute values, relations and plurals
-    (`captions.caption_texts` lists those): the templates without their slots, fillers and answers."""
+    (`grammar.caption_texts` lists those): the templates without their slots, fillers and answers."""
     texts = [re.sub(r"\{\w+\}", " ", t) for t in QUESTION_TEMPLATES.values()] + list(FILLERS)
     return texts + [a for answers in ANSWERS.values() for a in answers]
