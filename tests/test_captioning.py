@@ -124,35 +124,43 @@ def test_bleu_equals_nltk():
     assert corpus_bleu(references, [r[0] for r in references]) == pytest.approx(1.0)
 
 
-def test_captioning_checkers(capsys):
+def test_captioning_checkers_pass_the_references(capsys):
     check.beam_step(C.beam_step)
     check.soft_attention(lambda f, h, e, d, a: C.SoftAttention.forward(
         type("Layers", (), {"encoder_att": e, "decoder_att": d, "full_att": a})(), f, h))
     assert capsys.readouterr().out.count("passed") == 2
 
-    def float_division(log_probs, scores, beam):
-        top, flat = (scores.unsqueeze(1) + log_probs).view(-1).topk(beam)
-        return top, flat / log_probs.shape[1], flat % log_probs.shape[1]
 
-    def no_cumulative(log_probs, scores, beam):
-        top, flat = log_probs.reshape(-1).topk(beam)
-        return top, flat // log_probs.shape[1], flat % log_probs.shape[1]
+def float_division(log_probs, scores, beam):
+    top, flat = (scores.unsqueeze(1) + log_probs).view(-1).topk(beam)
+    return top, flat / log_probs.shape[1], flat % log_probs.shape[1]
 
-    for wrong, hint in [(float_division, "integer"), (no_cumulative, "cumulative")]:
-        with pytest.raises(check.ExerciseFailed, match=hint):
-            check.beam_step(wrong)
 
-    def softmax_over_batch(f, h, e, d, a):
-        alpha = a(torch.tanh(e(f) + d(h).unsqueeze(1))).squeeze(2).softmax(0)
-        return (alpha.unsqueeze(2) * f).sum(1), alpha
+def no_cumulative(log_probs, scores, beam):
+    top, flat = log_probs.reshape(-1).topk(beam)
+    return top, flat // log_probs.shape[1], flat % log_probs.shape[1]
 
-    def no_tanh(f, h, e, d, a):
-        alpha = a(e(f) + d(h).unsqueeze(1)).squeeze(2).softmax(1)
-        return (alpha.unsqueeze(2) * f).sum(1), alpha
 
-    for wrong, hint in [(softmax_over_batch, "sum to 1"), (no_tanh, "tanh")]:
-        with pytest.raises(check.ExerciseFailed, match=hint):
-            check.soft_attention(wrong)
+@pytest.mark.parametrize("wrong, hint", [(float_division, "integer"), (no_cumulative, "cumulative")])
+def test_beam_step_checker_rejects_typical_mistakes(wrong, hint):
+    with pytest.raises(check.ExerciseFailed, match=hint):
+        check.beam_step(wrong)
+
+
+def softmax_over_batch(f, h, e, d, a):
+    alpha = a(torch.tanh(e(f) + d(h).unsqueeze(1))).squeeze(2).softmax(0)
+    return (alpha.unsqueeze(2) * f).sum(1), alpha
+
+
+def no_tanh(f, h, e, d, a):
+    alpha = a(e(f) + d(h).unsqueeze(1)).squeeze(2).softmax(1)
+    return (alpha.unsqueeze(2) * f).sum(1), alpha
+
+
+@pytest.mark.parametrize("wrong, hint", [(softmax_over_batch, "sum to 1"), (no_tanh, "tanh")])
+def test_soft_attention_checker_rejects_typical_mistakes(wrong, hint):
+    with pytest.raises(check.ExerciseFailed, match=hint):
+        check.soft_attention(wrong)
 
 
 def test_upsampled_attention_keeps_each_cells_mass():

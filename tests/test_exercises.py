@@ -77,3 +77,16 @@ def test_stft_checker_lets_the_students_not_implemented_through():
 
     with pytest.raises(NotImplementedError):
         check.stft_magnitude(todo)
+
+
+def test_every_checker_a_notebook_calls_is_exported():
+    import json
+    import re
+    from pathlib import Path
+
+    called = set()
+    for path in (Path(__file__).resolve().parent.parent / "notebooks").glob("*.ipynb"):
+        for cell in json.loads(path.read_text(encoding="utf-8"))["cells"]:
+            called |= set(re.findall(r"check\.([a-z_]+)\(", "".join(cell["source"])))
+    assert called, "no checker calls found in the notebooks"
+    assert called <= set(check.__all__), called - set(check.__all__)
