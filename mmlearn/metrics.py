@@ -71,6 +71,18 @@ def corpus_bleu(references: list[list[list[str]]], hypotheses: list[list[str]], 
     return brevity * math.exp(log_precision)
 
 
+def precision_at_true_count(scores: torch.Tensor, truth: torch.Tensor) -> float:
+    """Tagging precision: for each image, of its n top-scored tags, the share that are true, where n is
+    its number of true tags (so a perfect ranking scores 1); averaged over images.
+
+    scores (N, T) tag scores per image; truth (N, T) bool, at least one true tag per image."""
+    n = truth.sum(1)
+    if (n == 0).any():
+        raise ValueError("every image needs at least one true tag")
+    hits = truth.gather(1, scores.argsort(1, descending=True)).float().cumsum(1)
+    return (hits[torch.arange(len(n)), n - 1] / n).mean().item()
+
+
 # ----------------------------------------------------------------------------------------- VQA accuracy
 # The official evaluation's normalisation (VQA API, vqaEval.py): punctuation, number words, articles,
 # and a table of contractions written without their apostrophe.

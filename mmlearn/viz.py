@@ -94,6 +94,60 @@ def show_scene(split, i: int, *, ax=None, questions: int = 2, fontsize: float = 
     return ax
 
 
+def show_images(images, titles=None, *, title: str | None = None, rows: int = 1, size: float = 2.8,
+                fontsize: float = 8, grid: int | None = None, axes=None):
+    """A row (or `rows` rows) of images, each with its title, axes off; returns the axes (flat array)
+    so a cell can draw on top. images: (N, H, W, 3) uint8 or float in [0, 1]; titles: N strings or None.
+    grid: draw the g x g cells of a feature grid over each image (e.g. 8 for the backbone's 8x8 cells)."""
+    n = len(images)
+    cols = -(-n // rows)
+    if axes is None:
+        _, axes = plt.subplots(rows, cols, figsize=(size * cols, (size + 0.25 * fontsize / 8 * 4) * rows), squeeze=False)
+    axes = np.asarray(axes).ravel()
+    for k, ax in enumerate(axes):
+        ax.axis("off")
+        if k >= n:
+            continue
+        h, w = images[k].shape[:2]
+        ax.imshow(images[k], extent=(0, w, h, 0), interpolation="nearest")
+        for line in range(1, grid or 0):
+            ax.axhline(line * h / grid, color="white", lw=0.4, alpha=0.6)
+            ax.axvline(line * w / grid, color="white", lw=0.4, alpha=0.6)
+        if titles is not None:
+            ax.set_title(titles[k], fontsize=fontsize)
+    if title:
+        axes[0].figure.suptitle(title)
+    axes[0].figure.tight_layout()
+    return axes
+
+
+def format_table(rows: dict[str, dict], *, digits: int = 3, markdown: bool = False) -> str:
+    """Rows {name: {column: value}} as an aligned text table (or a Markdown table): the row name first,
+    then the union of the rows' columns in order of appearance; numbers with `digits` decimals, ints
+    with thousands separators, missing or NaN values as "–"."""
+    columns = list(dict.fromkeys(c for values in rows.values() for c in values))
+
+    def cell(v) -> str:
+        if v is None or (isinstance(v, float) and np.isnan(v)):
+            return "–"
+        if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, float, np.number)):
+            return str(v)
+        return f"{v:,}" if isinstance(v, (int, np.integer)) else f"{v:.{digits}f}"
+
+    table = [[""] + columns] + [[name] + [cell(values.get(c)) for c in columns] for name, values in rows.items()]
+    if markdown:
+        lines = ["| " + " | ".join(r) + " |" for r in table]
+        return "\n".join(lines[:1] + ["|" + "---|" * len(table[0])] + lines[1:])
+    widths = [max(len(r[k]) for r in table) for k in range(len(table[0]))]
+    return "\n".join("  ".join(c.ljust(w) if k == 0 else c.rjust(w) for k, (c, w) in enumerate(zip(r, widths)))
+                     for r in table)
+
+
+def print_table(rows: dict[str, dict], *, digits: int = 3) -> None:
+    """Print `format_table(rows)`: the results tables of the notebooks."""
+    print(format_table(rows, digits=digits))
+
+
 def filmstrip(frames, *, fps: int = 25, every: int = 4, title: str = "Video frames", axes=None):
     """Every `every`-th frame in a row, each labelled with its time — a static view of a clip."""
     picked = list(range(0, len(frames), every))
