@@ -90,3 +90,4 @@ def test_every_checker_a_notebook_calls_is_exported():
             called |= set(re.findall(r"check\.([a-z_]+)\(", "".join(cell["source"])))
     assert called, "no checker calls found in the notebooks"
     assert called <= set(check.__all__), called - set(check.__all__)
+    assert all(callable(getattr(check, name, None)) for name in called)
