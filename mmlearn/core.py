@@ -114,7 +114,7 @@ def read_json(path: str | Path):
     if not path.exists():
         raise DatasetFormatError(f"{path}: no such file")
     try:
-        with open(path) as f:
+        with open(path, encoding="utf-8") as f:
             return json.load(f)
     except json.JSONDecodeError as error:
         raise DatasetFormatError(f"{path}: not valid JSON ({error})") from None

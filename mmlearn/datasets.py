@@ -14,8 +14,6 @@ is a metric: `mmlearn.metrics.vqa_accuracy`.)
 """
 from __future__ import annotations
 
-import json
-import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path

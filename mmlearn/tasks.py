@@ -6,7 +6,7 @@ Each takes `inputs`: anything indexable by scene — the images as a float tenso
 features precomputed by the frozen backbone (N, C, h, w) / (N, D) — so the same view serves an
 end-to-end model and one on cached features.
 
-    pairs = ImageCaptionPairs(images_to_tensor(split.scenes.image), split.captions, vocab)
+    pairs = ImageCaptionPairs(core.images_to_tensor(split.scenes.image), split.captions, vocab)
     loader = DataLoader(pairs, batch_size=128, shuffle=True, collate_fn=collate)
 """
 from __future__ import annotations
@@ -15,7 +15,6 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from .core import images_to_tensor
 from .text import Vocab, pad
 from .world import ANSWERS, COLORS, PLACES, SHAPES, SIZES
 

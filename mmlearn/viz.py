@@ -95,14 +95,20 @@ def show_scene(split, i: int, *, ax=None, questions: int = 2, fontsize: float = 
 
 
 def show_images(images, titles=None, *, title: str | None = None, rows: int = 1, size: float = 2.8,
-                fontsize: float = 8, grid: int | None = None, axes=None):
+                fontsize: float = 8, grid: int | None = None, wrap: int | None = None, axes=None):
     """A row (or `rows` rows) of images, each with its title, axes off; returns the axes (flat array)
     so a cell can draw on top. images: (N, H, W, 3) uint8 or float in [0, 1]; titles: N strings or None.
-    grid: draw the g x g cells of a feature grid over each image (e.g. 8 for the backbone's 8x8 cells)."""
+    grid: draw the g x g cells of a feature grid over each image (e.g. 8 for the backbone's 8x8 cells).
+    wrap: wrap each title line at this many characters (default: what fits the panel's width)."""
     n = len(images)
     cols = -(-n // rows)
+    wrap = wrap or max(12, int(size * 72 / (0.6 * fontsize)))          # characters that fit `size` inches
+    titles = None if titles is None else ["\n".join(textwrap.fill(line, wrap) for line in t.split("\n"))
+                                          for t in titles]
     if axes is None:
-        _, axes = plt.subplots(rows, cols, figsize=(size * cols, (size + 0.25 * fontsize / 8 * 4) * rows), squeeze=False)
+        lines = max((t.count("\n") + 1 for t in titles), default=0) if titles else 0
+        height = size + lines * fontsize * 1.4 / 72 + (0.4 if title else 0)   # room for the titles
+        _, axes = plt.subplots(rows, cols, figsize=(size * cols, height * rows), squeeze=False)
     axes = np.asarray(axes).ravel()
     for k, ax in enumerate(axes):
         ax.axis("off")
@@ -115,9 +121,10 @@ def show_images(images, titles=None, *, title: str | None = None, rows: int = 1,
             ax.axvline(line * w / grid, color="white", lw=0.4, alpha=0.6)
         if titles is not None:
             ax.set_title(titles[k], fontsize=fontsize)
+    fig = axes[0].figure
     if title:
-        axes[0].figure.suptitle(title)
-    axes[0].figure.tight_layout()
+        fig.suptitle(title)
+    fig.tight_layout(rect=(0, 0, 1, 1 - 0.4 / fig.get_figheight()) if title else None)   # the title's own row
     return axes
 
 

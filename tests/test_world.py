@@ -9,8 +9,8 @@ from torch.utils.data import DataLoader
 from mmlearn.text import Vocab, pad, tokenize, world_vocab
 from mmlearn.world import COLORS, HELD_OUT_PAIRS, PLACES, QUESTION_TYPES, SHAPES, World
 from mmlearn.world.grammar import PLACE_PHRASES, plural
-from mmlearn.tasks import (ANSWER_LIST, CaptionSequences, ImageCaptionPairs, SceneLabels, VQAExamples, collate,
-                                 images_to_tensor)
+from mmlearn.core import images_to_tensor
+from mmlearn.tasks import ANSWER_LIST, CaptionSequences, ImageCaptionPairs, SceneLabels, VQAExamples, collate
 
 
 @pytest.fixture(scope="module")
