@@ -221,3 +221,45 @@ def plot_word_map(vectors, groups: dict[str, list[str]], *, title: str = "Word v
     ax.set(title=title, xlabel="PC 1", ylabel="PC 2")
     ax.legend()
     return ax
+
+
+def draw_blocks(blocks: dict[str, tuple[float, float, str]], arrows: list[tuple[str, str]], *, title: str = "",
+                size: tuple[float, float] = (10, 3.2), ax=None):
+    """A block diagram: blocks {name: (x, y, label)} in [0, 1] x [0, 1] axes coordinates (box centres),
+    arrows [(from, to), ...] between block names. Returns the axes."""
+    ax = ax or plt.subplots(figsize=size)[1]
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.axis("off")
+    for name, (x, y, label) in blocks.items():
+        ax.text(x, y, label, ha="center", va="center", fontsize=9,
+                bbox=dict(boxstyle="round,pad=0.4", fc="#eef3fb", ec="#4c72b0"))
+    for a, b in arrows:
+        (xa, ya, _), (xb, yb, _) = blocks[a], blocks[b]
+        ax.annotate("", xy=(xb, yb), xytext=(xa, ya),
+                    arrowprops=dict(arrowstyle="->", color="#555", shrinkA=28, shrinkB=28, lw=1.2))
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def plot_grouped_bars(table: dict[str, dict[str, float]], *, title: str = "", ylabel: str = "accuracy",
+                      chance: dict[str, float] | None = None, ax=None):
+    """Grouped bars: one group per column, one bar per row of {row: {column: value}}; `chance` draws a
+    short dashed line per column (a per-group baseline). Returns the axes."""
+    ax = ax or plt.subplots(figsize=(10, 3.6))[1]
+    columns = list(dict.fromkeys(c for values in table.values() for c in values))
+    width = 0.8 / len(table)
+    for k, (name, values) in enumerate(table.items()):
+        xs = np.arange(len(columns)) + (k - (len(table) - 1) / 2) * width
+        ax.bar(xs, [values.get(c, np.nan) for c in columns], width, label=name)
+    for j, c in enumerate(columns):
+        if chance and c in chance:
+            ax.hlines(chance[c], j - 0.45, j + 0.45, colors="k", linestyles="--", lw=1)
+    ax.set_xticks(np.arange(len(columns)), columns)
+    ax.set_ylabel(ylabel)
+    ax.set_ylim(0, 1.05)
+    ax.legend(fontsize=8, ncol=min(4, len(table)), loc="lower right")
+    if title:
+        ax.set_title(title)
+    return ax

@@ -153,3 +153,47 @@ def attention_scrubber(image: np.ndarray, words: list[str], alphas, scale: int =
     html = HTML(attention_scrubber_html(image, words, alphas, scale, title))
     display(html)
     return html
+
+
+KERNEL_NEEDED = ("This explorer needs a running Python kernel: it answers each question live. In a saved or "
+                 "exported copy it cannot run; run the notebook's cells (or see the static figure above it).")
+
+
+def vqa_explorer(ask, images: np.ndarray, scene: int = 0, question: str = "what color is the circle", scale: int = 6):
+    """Choose a scene, type a question -> the model's top answers and where it looked. Needs a live kernel.
+
+    ask(i, text) -> ([(answer, probability), ...], attention over the cells (L,) or None, unknown words).
+    Unknown words are shown in red (the model reads them as <unk>). Returns the widget (displayed); where no
+    widget front end runs, its text form says that a kernel is needed.
+    """
+    import ipywidgets as W
+    from IPython.display import display
+
+    from .viz import attention_rgb
+
+    class Explorer(W.VBox):
+        def __repr__(self):  # what a kernel-less viewer shows instead of the widget
+            return KERNEL_NEEDED
+
+    pick = W.BoundedIntText(value=scene, min=0, max=len(images) - 1, description="scene:", layout=W.Layout(width="160px"))
+    box = W.Text(value=question, description="question:", continuous_update=False, layout=W.Layout(width="60%"))
+    picture, answers = W.Image(format="png", width=images.shape[1] * scale), W.HTML()
+
+    def run(_=None):
+        top, where, unknown = ask(pick.value, box.value)
+        image = images[pick.value]
+        picture.value = png_bytes(attention_rgb(image, where, scale) if where is not None else image,
+                                  1 if where is not None else scale)
+        rows = "".join(f"<tr><td>{a}</td><td><div style='background:#4c72b0;height:12px;width:{int(160 * p)}px'>"
+                       f"</div></td><td>{p:.2f}</td></tr>" for a, p in top)
+        warning = (f"<div style='color:#b00'>not in the vocabulary (read as &lt;unk&gt;): {', '.join(unknown)}</div>"
+                   if unknown else "")
+        looked = "bright cells = where the model looked" if where is not None else "this model has no attention map"
+        answers.value = f"{warning}<table>{rows}</table><small>{looked}</small>"
+
+    pick.observe(run, names="value")
+    box.observe(run, names="value")
+    run()
+    ui = Explorer([W.HBox([pick, box]), W.HBox([picture, answers])])
+    display(ui)
+    return ui

@@ -41,3 +41,42 @@ def test_precision_at_true_count_on_a_hand_computed_case():
     assert precision_at_true_count(truth.float(), truth) == 1.0
     with pytest.raises(ValueError, match="true tag"):
         precision_at_true_count(scores, torch.zeros(3, 4, dtype=torch.bool))
+
+
+def test_draw_blocks_places_every_label_and_arrow():
+    from mmlearn.viz import draw_blocks
+    ax = draw_blocks({"a": (0.2, 0.5, "image"), "b": (0.8, 0.5, "answer")}, [("a", "b")], title="pipeline")
+    assert sorted(t.get_text() for t in ax.texts) == ["", "answer", "image"]   # two labels + the arrow annotation
+    assert ax.get_title() == "pipeline"
+    with pytest.raises(KeyError):
+        draw_blocks({"a": (0.2, 0.5, "image")}, [("a", "missing")])
+    plt.close("all")
+
+
+def test_grouped_bars_one_bar_per_row_and_column_with_chance_lines():
+    from mmlearn.viz import plot_grouped_bars
+    ax = plot_grouped_bars({"m1": {"x": 0.5, "y": 0.9}, "m2": {"x": 0.7, "y": 0.2}}, chance={"x": 0.25})
+    heights = sorted(round(p.get_height(), 2) for p in ax.patches)
+    assert heights == [0.2, 0.5, 0.7, 0.9] and [t.get_text() for t in ax.get_xticklabels()] == ["x", "y"]
+    assert len(ax.collections) == 1                                      # one dashed chance line
+    plt.close("all")
+
+
+def test_vqa_explorer_answers_live_flags_unknown_words_and_says_it_needs_a_kernel():
+    from mmlearn.widgets import KERNEL_NEEDED, vqa_explorer
+    images = np.zeros((3, 8, 8, 3), dtype=np.uint8)
+    asked = []
+
+    def ask(i, text):
+        asked.append((i, text))
+        return [("red", 0.75), ("blue", 0.25)], torch.full((4,), 0.25), [w for w in text.split() if w == "colour"]
+
+    ui = vqa_explorer(ask, images, scene=1, question="what colour is it")
+    (pick, box), (picture, answers) = ui.children[0].children, ui.children[1].children
+    assert asked == [(1, "what colour is it")] and "not in the vocabulary" in answers.value and "colour" in answers.value
+    assert "red" in answers.value and "0.75" in answers.value and bytes(picture.value).startswith(b"\x89PNG")
+    box.value = "what color is it"
+    assert asked[-1] == (1, "what color is it") and "not in the vocabulary" not in answers.value
+    pick.value = 2
+    assert asked[-1] == (2, "what color is it")
+    assert repr(ui) == KERNEL_NEEDED
