@@ -231,13 +231,14 @@ def draw_blocks(blocks: dict[str, tuple[float, float, str]], arrows: list[tuple[
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1)
     ax.axis("off")
-    for name, (x, y, label) in blocks.items():
-        ax.text(x, y, label, ha="center", va="center", fontsize=9,
-                bbox=dict(boxstyle="round,pad=0.4", fc="#eef3fb", ec="#4c72b0"))
+    texts = {name: ax.text(x, y, label, ha="center", va="center", fontsize=9, zorder=2,
+                           bbox=dict(boxstyle="round,pad=0.4", fc="#eef3fb", ec="#4c72b0"))
+             for name, (x, y, label) in blocks.items()}
     for a, b in arrows:
         (xa, ya, _), (xb, yb, _) = blocks[a], blocks[b]
-        ax.annotate("", xy=(xb, yb), xytext=(xa, ya),
-                    arrowprops=dict(arrowstyle="->", color="#555", shrinkA=28, shrinkB=28, lw=1.2))
+        ax.annotate("", xy=(xb, yb), xytext=(xa, ya), zorder=3,     # clipped at the two boxes' edges
+                    arrowprops=dict(arrowstyle="-|>", color="#555", lw=1.2, shrinkA=2, shrinkB=2, mutation_scale=14,
+                                    patchA=texts[a].get_bbox_patch(), patchB=texts[b].get_bbox_patch()))
     if title:
         ax.set_title(title)
     return ax
@@ -258,8 +259,9 @@ def plot_grouped_bars(table: dict[str, dict[str, float]], *, title: str = "", yl
             ax.hlines(chance[c], j - 0.45, j + 0.45, colors="k", linestyles="--", lw=1)
     ax.set_xticks(np.arange(len(columns)), columns)
     ax.set_ylabel(ylabel)
-    ax.set_ylim(0, 1.05)
-    ax.legend(fontsize=8, ncol=min(4, len(table)), loc="lower right")
+    ax.set_ylim(0, 1.22)                                                  # room for the legend above the bars
+    ax.set_yticks(np.linspace(0, 1, 6))
+    ax.legend(fontsize=8, ncol=min(4, len(table)), loc="upper center", frameon=False)
     if title:
         ax.set_title(title)
     return ax
