@@ -245,9 +245,10 @@ def draw_blocks(blocks: dict[str, tuple[float, float, str]], arrows: list[tuple[
 
 
 def plot_grouped_bars(table: dict[str, dict[str, float]], *, title: str = "", ylabel: str = "accuracy",
-                      chance: dict[str, float] | None = None, ax=None):
+                      chance: dict[str, float] | None = None, legend_columns: int = 4, ax=None):
     """Grouped bars: one group per column, one bar per row of {row: {column: value}}; `chance` draws a
-    short dashed line per column (a per-group baseline). Returns the axes."""
+    short dashed line per column (a per-group baseline). Values in [0, 1]; the legend sits above the
+    bars in `legend_columns` columns. Returns the axes."""
     ax = ax or plt.subplots(figsize=(10, 3.6))[1]
     columns = list(dict.fromkeys(c for values in table.values() for c in values))
     width = 0.8 / len(table)
@@ -259,9 +260,10 @@ def plot_grouped_bars(table: dict[str, dict[str, float]], *, title: str = "", yl
             ax.hlines(chance[c], j - 0.45, j + 0.45, colors="k", linestyles="--", lw=1)
     ax.set_xticks(np.arange(len(columns)), columns)
     ax.set_ylabel(ylabel)
-    ax.set_ylim(0, 1.22)                                                  # room for the legend above the bars
+    columns_ = min(legend_columns, len(table))
+    ax.set_ylim(0, 1.1 + 0.1 * -(-len(table) // columns_))               # room for the legend above the bars
     ax.set_yticks(np.linspace(0, 1, 6))
-    ax.legend(fontsize=8, ncol=min(4, len(table)), loc="upper center", frameon=False)
+    ax.legend(fontsize=8, ncol=columns_, loc="upper center", frameon=False)
     if title:
         ax.set_title(title)
     return ax
