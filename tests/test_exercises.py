@@ -91,3 +91,40 @@ def test_every_checker_a_notebook_calls_is_exported():
     assert called, "no checker calls found in the notebooks"
     assert called <= set(check.__all__), called - set(check.__all__)
     assert all(callable(getattr(check, name, None)) for name in called)
+
+
+def _float32(out):
+    if torch.is_tensor(out):
+        return out.float() if out.is_floating_point() else out
+    return tuple(_float32(o) for o in out) if isinstance(out, tuple) else out
+
+
+def _soft_attention(features, hidden, encoder_att, decoder_att, full_att):
+    energy = full_att(torch.tanh(encoder_att(features) + decoder_att(hidden).unsqueeze(1))).squeeze(2)
+    alpha = energy.softmax(dim=1)
+    return (alpha.unsqueeze(2) * features).sum(dim=1), alpha
+
+
+def _references():
+    from mmlearn import captioning, retrieval, word2vec
+    from mmlearn.fusion import append_one
+    return {
+        "stft_magnitude": audio.stft_magnitude, "vse_loss": retrieval.vse_loss, "infonce_loss": retrieval.infonce_loss,
+        "soft_attention": _soft_attention, "beam_step": captioning.beam_step, "sgns_loss": word2vec.sgns_loss,
+        "keep_probability": word2vec.keep_probability,
+        "tensor_fusion": lambda x, y: torch.einsum("bi,bj->bij", append_one(x), append_one(y)).flatten(1),
+        "low_rank_fusion": lambda x, y, fx, fy, w, b: (torch.einsum("bi,rio->bro", append_one(x), fx)
+                                                        * torch.einsum("bj,rjo->bro", append_one(y), fy)
+                                                        * w[:, None]).sum(1) + b,
+    }
+
+
+@pytest.mark.parametrize("name", sorted(_references()))
+def test_every_checker_accepts_a_correct_answer_computed_in_float32(name, capsys):
+    reference = _references()[name]
+    getattr(check, name)(lambda *args: _float32(reference(*args)))
+    assert "passed" in capsys.readouterr().out
+
+
+def test_every_exported_checker_has_a_float32_test():
+    assert set(_references()) == set(check.__all__) - {"ExerciseFailed"}
