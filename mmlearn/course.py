@@ -214,8 +214,15 @@ def exercise_title(block: list[str]) -> str:
     return "write your solution here"
 
 
-def strip_solutions(source: str, exercise_prefix: str, first_number: int, where: str = "") -> tuple[str, int]:
-    """Replace each solution block of one cell; return the new source and how many blocks were replaced."""
+EXERCISE_HEADING = re.compile(r"^#+\s*Exercise\s+(\d+\.\d+)", re.MULTILINE)  # "### Exercise 02.2 — ..."
+
+
+def strip_solutions(source: str, exercise_prefix: str, first_number: int, where: str = "",
+                    labels: list[str] | None = None) -> tuple[str, int]:
+    """Replace each solution block of one cell; return the new source and how many blocks were replaced.
+    Block k is labelled labels[k] (the numbers of the exercise headings above it) when given, else
+    exercise_prefix.(first_number + k)."""
+    labels = list(labels or [])
     out, block, indent, count = [], None, "", 0
     for line in source.splitlines():
         text = line.strip()
@@ -227,7 +234,8 @@ def strip_solutions(source: str, exercise_prefix: str, first_number: int, where:
             if block is None:
                 raise ValueError(f"{where}: '{END}' without a '{BEGIN}'")
             title = exercise_title(block)
-            message = json.dumps(f"Exercise {exercise_prefix}.{first_number + count}: {title}", ensure_ascii=False)
+            label = labels[count] if count < len(labels) else f"{exercise_prefix}.{first_number + count}"
+            message = json.dumps(f"Exercise {label}: {title}", ensure_ascii=False)
             out.append(f"{indent}raise NotImplementedError({message})")
             block, count = None, count + 1
         elif block is not None:
@@ -244,11 +252,14 @@ def student_copy(nb, prefix: str, name: str = "notebook"):
     import copy
 
     nb = copy.deepcopy(nb)
-    count = 0
+    count, headings = 0, []   # headings: numbers of "Exercise NN.k" headings not yet matched to a solution
     for index, cell in enumerate(nb.cells):
         if cell.cell_type != "code":
+            headings += EXERCISE_HEADING.findall(cell.source)
             continue
-        cell.source, n = strip_solutions(cell.source, prefix, count + 1, where=f"{name}, cell {index}")
+        cell.source, n = strip_solutions(cell.source, prefix, count + 1, where=f"{name}, cell {index}",
+                                         labels=headings)
+        headings = headings[n:]
         count += n
         cell.outputs, cell.execution_count = [], None
     return nb, count

@@ -127,3 +127,32 @@ def test_the_report_table_shows_every_metric_against_its_bar():
     assert markdown[0].startswith("| notebook | seconds") and len(markdown) == 5
     assert "12.3" in course.format_text(rows)
     json.dumps([r.__dict__ for r in [ok, broken]])
+
+
+def test_student_placeholders_take_their_number_from_the_exercise_heading(tmp_path):
+    import inspect
+    import re
+
+    from mmlearn import exercises as check
+    for path in course.list_notebooks():
+        nb = nbformat.read(path, as_version=4)
+        headings = [n for c in nb.cells if c.cell_type == "markdown" for n in course.EXERCISE_HEADING.findall(c.source)]
+        student, count = course.student_copy(nb, re.match(r"\d+", path.stem).group(0), path.name)
+        placeholders = re.findall(r"NotImplementedError\(\"Exercise (\d+\.\d+)", "\n".join(c.source for c in student.cells))
+        assert placeholders == headings, (path.name, placeholders, headings)
+        # and the checker called after each exercise reports the same number
+        heading = None
+        for cell in nb.cells:
+            if cell.cell_type == "markdown" and course.EXERCISE_HEADING.findall(cell.source):
+                heading = course.EXERCISE_HEADING.findall(cell.source)[-1]
+            for name in re.findall(r"check\.([a-z_]+)\(", cell.source) if cell.cell_type == "code" else []:
+                default = inspect.signature(getattr(check, name)).parameters["exercise"].default
+                assert default == heading, (path.name, name, default, heading)
+
+
+def test_placeholders_fall_back_to_counting_without_a_heading():
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("### BEGIN SOLUTION\nx = 1\n### END SOLUTION"),
+                                         nbformat.v4.new_markdown_cell("### Exercise 07.5 — the fifth"),
+                                         nbformat.v4.new_code_cell("### BEGIN SOLUTION\ny = 2\n### END SOLUTION")])
+    student, count = course.student_copy(nb, "07")
+    assert count == 2 and "Exercise 07.1" in student.cells[0].source and "Exercise 07.5" in student.cells[2].source
