@@ -115,17 +115,31 @@ def normalize_answer(answer: str) -> str:
             out = out.replace(p, "")
         else:
             out = out.replace(p, " ")
-    out = _PERIOD.sub("", out)
+    out = _PERIOD.sub("", out, 32)  # the official code passes re.UNICODE (= 32) as `count`; kept to match it
     words = [_NUMBERS.get(w, w) for w in out.lower().split()]
     words = [_CONTRACTIONS.get(w, w) for w in words if w not in _ARTICLES]
     return " ".join(words)
 
 
+def _strip(answer: str) -> str:
+    return answer.replace("\n", " ").replace("\t", " ").strip()
+
+
 def vqa_accuracy(predicted: str, human_answers: list[str]) -> float:
     """Official VQA accuracy of one answer: the mean, over the 10 leave-one-out subsets of the human
-    answers, of min(#humans in the subset who gave this answer / 3, 1)."""
-    pred = normalize_answer(predicted)
-    humans = [normalize_answer(a) for a in human_answers]
+    answers, of min(#humans in the subset who gave this answer / 3, 1).
+
+    As in the official evaluation (vqaEval.py), answers are only stripped of whitespace when all human
+    answers are identical; `normalize_answer` (case, punctuation, number words, articles) is applied to
+    the prediction and the human answers only when the humans disagree. So "Black." scores 0 against ten
+    "black", and 1 against nine "black" and one "white"."""
+    if not isinstance(predicted, str):
+        raise TypeError(f"a VQA prediction is a string, got {type(predicted).__name__} {predicted!r}")
+    if not human_answers or not all(isinstance(a, str) for a in human_answers):
+        raise TypeError(f"human answers are a non-empty list of strings, got {human_answers!r}")
+    pred, humans = _strip(predicted), [_strip(a) for a in human_answers]
+    if len(set(humans)) > 1:
+        pred, humans = normalize_answer(pred), [normalize_answer(a) for a in humans]
     scores = []
     for i in range(len(humans)):
         others = humans[:i] + humans[i + 1:]

@@ -122,7 +122,18 @@ def test_vqa_accuracy_official_cases():
     assert metrics.vqa_accuracy("no", humans) == pytest.approx(0.6)
     assert metrics.vqa_accuracy("maybe", humans) == 0.0
     assert metrics.vqa_accuracy("2", ["2"] * 3 + ["3"] * 7) == pytest.approx(0.9)  # 3 matches: 7/10 x 1 + 3/10 x 2/3
-    assert metrics.vqa_accuracy("two", ["2"] * 10) == 1.0
+    # the official evaluation normalises only when the humans disagree
+    assert metrics.vqa_accuracy("two", ["2"] * 10) == 0.0
+    assert metrics.vqa_accuracy("Black.", ["black"] * 10) == 0.0
+    assert metrics.vqa_accuracy(" black\n", ["black"] * 10) == 1.0                   # whitespace is always stripped
+    assert metrics.vqa_accuracy("Black.", ["black"] * 9 + ["white"]) == 1.0
+    assert metrics.vqa_accuracy("two", ["2"] * 9 + ["3"]) == 1.0
+
+
+@pytest.mark.parametrize("predicted, humans", [(2, ["2"] * 10), (None, ["yes"] * 10), ("yes", []), ("yes", [1] * 10)])
+def test_vqa_accuracy_rejects_non_strings(predicted, humans):
+    with pytest.raises(TypeError, match="string"):
+        metrics.vqa_accuracy(predicted, humans)
 
 
 @pytest.mark.parametrize("raw, normalized", [
