@@ -66,13 +66,43 @@ def _guarded_getaddrinfo(original):
     return getaddrinfo
 
 
+def _guarded_sendto(original):
+    """sendto(data, address) / sendto(data, flags, address): UDP needs no connect()."""
+    def sendto(self, data, *args):
+        address = args[-1] if args else None
+        if self.family in (socket.AF_INET, socket.AF_INET6) and isinstance(address, tuple) and not is_local(address[0]):
+            _refuse("send to", address)
+        return original(self, data, *args)
+
+    sendto.__mmlearn_guard__ = True
+    return sendto
+
+
+def _guarded_sendmsg(original):
+    """sendmsg(buffers, ancdata, flags, address): the address, when given, is the fourth argument."""
+    def sendmsg(self, buffers, *args):
+        address = args[2] if len(args) > 2 else None
+        if self.family in (socket.AF_INET, socket.AF_INET6) and isinstance(address, tuple) and not is_local(address[0]):
+            _refuse("send to", address)
+        return original(self, buffers, *args)
+
+    sendmsg.__mmlearn_guard__ = True
+    return sendmsg
+
+
 def block_network() -> None:
-    """Refuse every non-loopback connection and every DNS lookup from this Python process. Idempotent."""
+    """Refuse every non-loopback connection or datagram and every DNS lookup (getaddrinfo, gethostbyname,
+    gethostbyname_ex) from this Python process. Idempotent."""
     if is_blocked():
         return
     socket.socket.connect = _guarded_connect(socket.socket.connect)
     socket.socket.connect_ex = _guarded_connect(socket.socket.connect_ex)
+    socket.socket.sendto = _guarded_sendto(socket.socket.sendto)
+    if hasattr(socket.socket, "sendmsg"):
+        socket.socket.sendmsg = _guarded_sendmsg(socket.socket.sendmsg)
     socket.getaddrinfo = _guarded_getaddrinfo(socket.getaddrinfo)
+    socket.gethostbyname = _guarded_getaddrinfo(socket.gethostbyname)
+    socket.gethostbyname_ex = _guarded_getaddrinfo(socket.gethostbyname_ex)
 
 
 def is_blocked() -> bool:

@@ -41,6 +41,26 @@ def test_remote_connections_and_lookups_are_refused_and_logged(private_netlog):
     assert private_netlog.read_text().count("blocked") == 2
 
 
+def test_datagrams_and_old_style_lookups_are_refused_too(private_netlog):
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+        with pytest.raises(offline.NetworkBlockedError, match="send to"):
+            udp.sendto(b"x", ("192.0.2.1", 53))
+        with pytest.raises(offline.NetworkBlockedError, match="send to"):
+            udp.sendto(b"x", 0, ("192.0.2.1", 53))
+        with pytest.raises(offline.NetworkBlockedError, match="send to"):
+            udp.sendmsg([b"x"], [], 0, ("192.0.2.1", 53))
+        receiver = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        receiver.bind(("127.0.0.1", 0))
+        udp.sendto(b"ok", receiver.getsockname())                     # loopback is fine
+        assert receiver.recv(2) == b"ok"
+        receiver.close()
+    for lookup in (socket.gethostbyname, socket.gethostbyname_ex):
+        with pytest.raises(offline.NetworkBlockedError, match="resolve"):
+            lookup("example.org")
+    assert socket.gethostbyname("localhost") in ("127.0.0.1", "::1")
+    assert private_netlog.read_text().count("blocked") == 5
+
+
 def test_loopback_still_works():
     assert offline.is_blocked()
     server = socket.socket()
