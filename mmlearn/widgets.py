@@ -7,6 +7,7 @@ Where no browser front end exists at all (a terminal, CI), `display` shows the s
 from __future__ import annotations
 
 import base64
+import html
 import io
 import uuid
 
@@ -41,7 +42,7 @@ def talking_face_html(frames: np.ndarray, audio: np.ndarray, rate: int = 16_000,
 <div style="display:flex;gap:12px;align-items:center">
   <img id="face-{key}" src="data:image/png;base64,{_png(frames[0], scale)}" width="{size}" height="{size}"
        style="image-rendering:pixelated;border:1px solid #ccc"/>
-  <div><div style="font-family:sans-serif;margin-bottom:6px">{caption}</div>
+  <div><div style="font-family:sans-serif;margin-bottom:6px">{html.escape(caption)}</div>
     <audio id="audio-{key}" controls src="data:audio/wav;base64,{_wav(audio, rate)}"></audio>
     <div style="font-family:sans-serif;font-size:12px;color:#666">press play: the mouth follows the sound</div></div>
 </div>
@@ -87,11 +88,11 @@ def retrieval_explorer(search, describe, images: np.ndarray, query: str = "", k:
     status, results, tags = W.HTML(), W.HBox(), W.HTML()
 
     def show_tags(i):
-        tags.value = f"<b>scene {i}</b>: " + ", ".join(f"{t} <small>({s:.2f})</small>" for t, s in describe(i))
+        tags.value = f"<b>scene {i}</b>: " + ", ".join(f"{html.escape(str(t))} <small>({s:.2f})</small>" for t, s in describe(i))
 
     def run(_=None):
         indices, unknown = search(box.value)
-        status.value = (f"<span style='color:#b00'>not in the vocabulary, left out: {', '.join(unknown)}</span>"
+        status.value = (f"<span style='color:#b00'>not in the vocabulary, left out: {html.escape(', '.join(unknown))}</span>"
                         if unknown else "")
         if len(indices) == 0:
             status.value += " — no known words to search with."
@@ -120,14 +121,14 @@ def attention_scrubber_html(image: np.ndarray, words: list[str], alphas, scale: 
     images = ",".join(f'"data:image/png;base64,{f}"' for f in frames)
     spans = " ".join(f'<span id="w-{key}-{t + 1}" style="cursor:pointer;padding:1px 3px" '
                      f'onclick="document.getElementById(\'s-{key}\').value={t + 1};'
-                     f'document.getElementById(\'s-{key}\').dispatchEvent(new Event(\'input\'))">{w}</span>'
+                     f'document.getElementById(\'s-{key}\').dispatchEvent(new Event(\'input\'))">{html.escape(w)}</span>'
                      for t, w in enumerate(words))
     size = image.shape[0] * scale
     return f"""
 <div style="font-family:sans-serif;display:flex;gap:14px;align-items:center">
   <img id="i-{key}" src="data:image/png;base64,{frames[0]}" width="{size}" height="{size}"
        style="image-rendering:pixelated;border:1px solid #ccc"/>
-  <div style="max-width:420px"><div style="margin-bottom:6px"><b>{title}</b></div>
+  <div style="max-width:420px"><div style="margin-bottom:6px"><b>{html.escape(title)}</b></div>
     <input id="s-{key}" type="range" min="0" max="{len(words)}" value="0" style="width:100%"/>
     <div style="font-size:15px;line-height:1.6">{spans}</div>
     <div style="font-size:12px;color:#666">drag the slider or click a word (0 = the image alone)</div></div>
@@ -184,9 +185,9 @@ def vqa_explorer(ask, images: np.ndarray, scene: int = 0, question: str = "what 
         image = images[pick.value]
         picture.value = png_bytes(attention_rgb(image, where, scale) if where is not None else image,
                                   1 if where is not None else scale)
-        rows = "".join(f"<tr><td>{a}</td><td><div style='background:#4c72b0;height:12px;width:{int(160 * p)}px'>"
+        rows = "".join(f"<tr><td>{html.escape(str(a))}</td><td><div style='background:#4c72b0;height:12px;width:{int(160 * p)}px'>"
                        f"</div></td><td>{p:.2f}</td></tr>" for a, p in top)
-        warning = (f"<div style='color:#b00'>not in the vocabulary (read as &lt;unk&gt;): {', '.join(unknown)}</div>"
+        warning = (f"<div style='color:#b00'>not in the vocabulary (read as &lt;unk&gt;): {html.escape(', '.join(unknown))}</div>"
                    if unknown else "")
         looked = "bright cells = where the model looked" if where is not None else "this model has no attention map"
         answers.value = f"{warning}<table>{rows}</table><small>{looked}</small>"

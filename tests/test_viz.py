@@ -80,3 +80,13 @@ def test_vqa_explorer_answers_live_flags_unknown_words_and_says_it_needs_a_kerne
     pick.value = 2
     assert asked[-1] == (2, "what color is it")
     assert repr(ui) == KERNEL_NEEDED
+
+
+def test_widget_html_escapes_captions_titles_and_words():
+    from mmlearn.widgets import attention_scrubber_html, talking_face_html
+    image = np.zeros((8, 8, 3), dtype=np.uint8)
+    page = attention_scrubber_html(image, ["<b>a</b>", "x&y"], torch.full((2, 4), 0.25), title='<script>alert("t")</script>')
+    assert "<script>alert" not in page and "&lt;script&gt;" in page and "&lt;b&gt;a&lt;/b&gt;" in page and "x&amp;y" in page
+    face = talking_face_html(np.zeros((3, 8, 8, 3), dtype=np.uint8), np.zeros(1600, dtype=np.float32),
+                             caption="<img src=x onerror=alert(1)>")
+    assert "<img src=x" not in face and "&lt;img src=x" in face
