@@ -126,7 +126,11 @@ def run_notebook(path: Path, out_dir: Path, cell_timeout: int = 1800) -> Run:
     (out_dir / "executed").mkdir(parents=True, exist_ok=True)
     nbformat.write(nb, out_dir / "executed" / path.name)
 
-    run = Run(path.stem, seconds, memory.peak_bytes / 2**20, budget, error, report.load(path.stem, out_dir))
+    try:
+        record = report.load(path.stem, out_dir)
+    except ValueError as exc:  # a corrupt results file: name it in the report, do not crash the course run
+        record, error = None, error or str(exc)
+    run = Run(path.stem, seconds, memory.peak_bytes / 2**20, budget, error, record)
     if run.record is not None and not run.record["ok"]:
         run.problems.append("missed bar(s)")  # record() then raised: that AssertionError is the error
     elif error:
@@ -149,7 +153,7 @@ def table_rows(runs: list[Run]) -> list[list[str]]:
         metrics = list(record["metrics"].items()) or [("", None)]
         for i, (name, value) in enumerate(metrics):
             bar = record["bars"].get(name)
-            shown = f"{value:.4g}" if isinstance(value, (int, float)) else ("" if value is None else str(value))
+            shown = f"{value:.4g}" if isinstance(value, (int, float)) else ("NaN" if value is None and name else str(value or ""))
             mark = "" if bar is None else (" ✓" if record["passed"].get(name) else " ✗")
             first = i == 0
             rows.append([

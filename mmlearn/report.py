@@ -74,7 +74,7 @@ def record(metrics: dict, bars: dict | None = None, *, notebook: str | None = No
         "notebook": notebook,
         "profile": profile(),
         "time": time.strftime("%Y-%m-%dT%H:%M:%S"),
-        "metrics": metrics,
+        "metrics": {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in metrics.items()},
         "bars": {k: list(parse_bar(b)) for k, b in bars.items()},
         "passed": passed,
         "ok": all(passed.values()),
@@ -97,10 +97,19 @@ def record(metrics: dict, bars: dict | None = None, *, notebook: str | None = No
 def write_json_atomic(path: str | Path, obj) -> None:
     """Write JSON to a temporary file beside `path`, then rename: an interruption never leaves half a file."""
     with atomic_write(path) as tmp:
-        tmp.write_text(json.dumps(obj, indent=2) + "\n")
+        tmp.write_text(json.dumps(obj, indent=2, allow_nan=False) + "\n")   # strict JSON: NaN is written as null
 
 
 def load(notebook: str, out_dir: str | Path | None = None) -> dict | None:
-    """The record a notebook wrote, or None if it has not written one."""
+    """The record a notebook wrote, or None if it has not written one. A file that is not a record
+    (not JSON, or without its "metrics") raises ValueError naming it."""
     path = (Path(out_dir) if out_dir is not None else results_dir()) / f"{notebook}.json"
-    return json.loads(path.read_text()) if path.exists() else None
+    if not path.exists():
+        return None
+    try:
+        entry = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError, IsADirectoryError) as error:
+        raise ValueError(f"{path}: not a results file ({error}); delete it and rerun the notebook") from None
+    if not isinstance(entry, dict) or not isinstance(entry.get("metrics"), dict):
+        raise ValueError(f"{path}: not a results file (no \"metrics\" object); delete it and rerun the notebook")
+    return entry

@@ -51,3 +51,24 @@ def test_an_interrupted_write_keeps_the_old_file_and_leaves_no_temporary(tmp_pat
         report.write_json_atomic(path, {"new": object()})  # not serialisable: fails mid-way
     assert json.loads(path.read_text()) == {"old": 1}
     assert [p.name for p in tmp_path.iterdir()] == ["r.json"]
+
+
+def test_nan_is_written_as_null_in_strict_json(tmp_path):
+    import json
+    with pytest.raises(AssertionError):
+        report.record({"acc": float("nan"), "loss": float("inf"), "ok": 1.0}, bars={"acc": 0.5}, notebook="96_nan",
+                      out_dir=tmp_path)
+    text = (tmp_path / "96_nan.json").read_text()
+    assert "NaN" not in text and "Infinity" not in text
+    entry = json.loads(text)
+    assert entry["metrics"] == {"acc": None, "loss": None, "ok": 1.0} and entry["passed"] == {"acc": False}
+
+
+@pytest.mark.parametrize("content, problem", [("{not json", "not a results file"), ("[1, 2]", "no \"metrics\""),
+                                              ('{"notebook": "x"}', "no \"metrics\""), (b"\xff\xfe", "not a results file")])
+def test_load_names_a_corrupt_results_file(tmp_path, content, problem):
+    path = tmp_path / "95_bad.json"
+    path.write_bytes(content if isinstance(content, bytes) else content.encode())
+    with pytest.raises(ValueError, match=problem) as error:
+        report.load("95_bad", tmp_path)
+    assert str(path) in str(error.value)
