@@ -66,6 +66,10 @@ def load_images(paths, size: int | None = None) -> np.ndarray:
             raise DatasetFormatError(f"{p}: image file not found") from None
         except OSError as error:
             raise DatasetFormatError(f"{p}: not a readable image ({error})") from None
+        if images[-1].shape != images[0].shape:
+            raise DatasetFormatError(f"{p}: {images[-1].shape[1]}x{images[-1].shape[0]} pixels, but the first image is "
+                                     f"{images[0].shape[1]}x{images[0].shape[0]}; real photos differ in size: pass "
+                                     "size=... to resize them all")
     return np.stack(images) if images else np.zeros((0, size or 0, size or 0, 3), np.uint8)
 
 
@@ -120,8 +124,12 @@ def read_coco_captions(annotation_file: str | Path, image_dir: str | Path, check
     annotations = _list_of(path, data, "annotations")
     by_id: dict[int, list[str]] = {}
     order, files = [], {}
+    first = {}
     for i, entry in enumerate(images):
         _require(path, entry, ["id", "file_name"], f"images[{i}]")
+        if entry["id"] in first:
+            raise DatasetFormatError(f"{path}: images[{first[entry['id']]}] and images[{i}] have the same id {entry['id']!r}")
+        first[entry["id"]] = i
         by_id[entry["id"]] = []
         order.append(entry["id"])
         files[entry["id"]] = image_dir / entry["file_name"]
@@ -241,13 +249,20 @@ def read_vqa(questions_file: str | Path, annotations_file: str | Path) -> VQADat
             _require(apath, ans, ["answer"], f"annotations[{i}].answers[{j}]")
             if not isinstance(ans["answer"], str):
                 raise DatasetFormatError(f"{apath}: annotations[{i}].answers[{j}].answer should be a string")
-        by_qid[a["question_id"]] = a
-    out = VQAData([], [], [], [], [], [], [])
+        if a["question_id"] in by_qid:
+            raise DatasetFormatError(f"{apath}: annotations[{by_qid[a['question_id']][0]}] and annotations[{i}] have the "
+                                     f"same question_id {a['question_id']!r}")
+        by_qid[a["question_id"]] = (i, a)
+    out, seen = VQAData([], [], [], [], [], [], []), {}
     for i, q in enumerate(questions):
         _require(qpath, q, ["question_id", "image_id", "question"], f"questions[{i}]")
+        if q["question_id"] in seen:
+            raise DatasetFormatError(f"{qpath}: questions[{seen[q['question_id']]}] and questions[{i}] have the same "
+                                     f"question_id {q['question_id']!r}")
+        seen[q["question_id"]] = i
         if not isinstance(q["question"], str):
             raise DatasetFormatError(f"{qpath}: questions[{i}].question should be a string, got {q['question']!r}")
-        a = by_qid.get(q["question_id"])
+        _, a = by_qid.get(q["question_id"], (None, None))
         if a is None:
             raise DatasetFormatError(f"{apath}: no annotation for question_id {q['question_id']} (from {qpath.name})")
         out.question_ids.append(q["question_id"])

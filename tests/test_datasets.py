@@ -86,6 +86,36 @@ def test_unreadable_image_is_named(tmp_path):
         ds.load_images([tmp_path / "broken.png"])
 
 
+def test_duplicate_ids_are_refused_naming_both_entries(tmp_path, split):
+    path = ds.write_coco_captions(tmp_path, "val2014", split.scenes.image[:3], split.captions[:3])
+    data = json.loads(path.read_text())
+    data["images"][2]["id"] = data["images"][0]["id"]
+    path.write_text(json.dumps(data))
+    with pytest.raises(ds.DatasetFormatError, match=r"images\[0\] and images\[2\] have the same id"):
+        ds.read_coco_captions(path, tmp_path / "val2014")
+
+    qpath, apath = ds.write_vqa(tmp_path, "val", [1, 2, 3], split.questions[:3])
+    anns = json.loads(apath.read_text())
+    anns["annotations"][3]["question_id"] = anns["annotations"][1]["question_id"]
+    apath.write_text(json.dumps(anns))
+    with pytest.raises(ds.DatasetFormatError, match=r"annotations\[1\] and annotations\[3\] have the same question_id"):
+        ds.read_vqa(qpath, apath)
+    qpath, apath = ds.write_vqa(tmp_path, "val", [1, 2, 3], split.questions[:3])
+    qs = json.loads(qpath.read_text())
+    qs["questions"][4]["question_id"] = qs["questions"][0]["question_id"]
+    qpath.write_text(json.dumps(qs))
+    with pytest.raises(ds.DatasetFormatError, match=r"questions\[0\] and questions\[4\] have the same question_id"):
+        ds.read_vqa(qpath, apath)
+
+
+def test_photos_of_different_sizes_need_a_size(tmp_path):
+    ds.write_png(tmp_path / "a.png", np.zeros((20, 30, 3), np.uint8))
+    ds.write_png(tmp_path / "b.png", np.zeros((24, 30, 3), np.uint8))
+    with pytest.raises(ds.DatasetFormatError, match=r"b.png: 30x24 pixels, but the first image is 30x20.*size="):
+        ds.load_images([tmp_path / "a.png", tmp_path / "b.png"])
+    assert ds.load_images([tmp_path / "a.png", tmp_path / "b.png"], size=16).shape == (2, 16, 16, 3)
+
+
 def test_vqa_reader_errors(tmp_path, split):
     qpath, apath = ds.write_vqa(tmp_path, "val", [1] * 12, split.questions)
     questions = json.loads(qpath.read_text())
