@@ -25,7 +25,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .core import DATA, ROOT, atomic_write, images_to_tensor, seed_everything
+from .core import DATA, ROOT, DatasetFormatError, atomic_write, images_to_tensor, seed_everything
 from .train import batches_of, fit
 from .world import COLORS, PLACES, SHAPES, SIZES, VERSION, World
 
@@ -185,25 +185,41 @@ def save(trunk: WorldCNN, path: str | Path = CHECKPOINT) -> str:
 
 
 def load(path: str | Path = CHECKPOINT, retrain: bool = True, **pretrain_kwargs) -> Extractor:
-    """The frozen world backbone. Checks the checkpoint against its recorded sha256; if the file is
-    missing or corrupt, says so and retrains it (a few minutes) unless retrain=False."""
+    """The frozen world backbone. Checks the checkpoint against its recorded sha256.
+
+    A *missing* checkpoint is retrained (a few minutes; retrain=False raises instead). An existing one
+    that is corrupt, changed or without its checksum is never overwritten here: the error says how to
+    restore or rebuild it. A file that is not a WorldCNN checkpoint raises DatasetFormatError naming it."""
     path = Path(path)
-    problem = None
+    rebuild = "Restore it (`git checkout -- data/`) or rebuild it with `python scripts/pretrain_backbone.py`."
     if not path.exists():
-        problem = f"{path} is missing"
-    elif not Path(f"{path}.sha256").exists():
-        problem = f"{path}.sha256 (its recorded checksum) is missing"
-    elif sha256(path) != Path(f"{path}.sha256").read_text().split()[0]:
-        problem = f"{path} does not match its recorded sha256 (corrupt or changed)"
-    if problem:
         if not retrain:
-            raise FileNotFoundError(f"world backbone: {problem}. Run `python scripts/pretrain_backbone.py` to rebuild it.")
-        print(f"world backbone: {problem}; retraining it now (a few minutes; `python scripts/pretrain_backbone.py` "
-              "does the same) ...", flush=True)
+            raise FileNotFoundError(f"world backbone: {path} is missing. Run `python scripts/pretrain_backbone.py` "
+                                    "to rebuild it.")
+        print(f"world backbone: {path} is missing; retraining it now (a few minutes; "
+              "`python scripts/pretrain_backbone.py` does the same) ...", flush=True)
         save(pretrain(**pretrain_kwargs), path)
+    elif not Path(f"{path}.sha256").exists():
+        raise FileNotFoundError(f"world backbone: {path}.sha256 (its recorded checksum) is missing. {rebuild}")
+    elif sha256(path) != Path(f"{path}.sha256").read_text().split()[0]:
+        raise FileNotFoundError(f"world backbone: {path} does not match its recorded sha256 (corrupt or changed); "
+                                f"it was left as it is. {rebuild}")
     trunk = WorldCNN()
-    trunk.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+    trunk.load_state_dict(load_weights(path, "world backbone checkpoint"))
     return Extractor(trunk)
+
+
+def load_weights(path: str | Path, what: str) -> dict:
+    """torch.load(path, weights_only=True), with any failure turned into a DatasetFormatError naming the file
+    (never a hint to load it unsafely)."""
+    try:
+        data = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:  # noqa: BLE001 - pickle, zip and EOF errors all mean "not a valid file"
+        first = str(error).strip().splitlines()[0][:120] if str(error).strip() else type(error).__name__
+        raise DatasetFormatError(f"{path}: not a valid {what} ({first})") from None
+    if not isinstance(data, dict):
+        raise DatasetFormatError(f"{path}: not a valid {what} (holds a {type(data).__name__}, not a dict of tensors)")
+    return data
 
 
 # ----------------------------------------------------------------------------------------- features
@@ -229,18 +245,48 @@ def cache_dir() -> Path:
     return ROOT / ".cache" if (ROOT / "pyproject.toml").exists() else Path.home() / ".cache" / "mmlearn"
 
 
-def cached_features(world, split: str, n: int, extractor: Extractor | None = None, path: str | Path = CHECKPOINT):
-    """Backbone features of the first n scenes of a world split, computed once and cached on disk.
+def fingerprint(extractor: nn.Module) -> str:
+    """12 hex digits of a sha256 over an extractor's class and every weight and buffer (names, shapes,
+    values): two extractors share a fingerprint only if they compute the same features."""
+    h = hashlib.sha256(type(extractor.trunk if hasattr(extractor, "trunk") else extractor).__name__.encode())
+    for name, tensor in extractor.state_dict().items():
+        h.update(f"{name}{tuple(tensor.shape)}{tensor.dtype}".encode())
+        h.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    return h.hexdigest()[:12]
 
-    The cache key includes the world's settings and the checkpoint's sha256; the file is written
-    atomically, so an interrupted run never leaves half a cache. Returns (grid, pooled).
+
+def _cached(file: Path, n: int):
+    """(grid, pooled) from a cache file, or None (saying why) if it is unreadable or not n scenes' features."""
+    try:
+        data = load_weights(file, "feature cache")
+    except DatasetFormatError as error:
+        print(f"{error}; recomputing it")
+        return None
+    grid, pooled = data.get("grid"), data.get("pooled")
+    ok = (torch.is_tensor(grid) and torch.is_tensor(pooled) and grid.ndim == 4 and len(grid) == n
+          and pooled.shape == grid.shape[:2])
+    if not ok:
+        print(f"{file}: not the features of {n} scenes (keys {sorted(data)}); recomputing it")
+        return None
+    return grid, pooled
+
+
+def cached_features(world, split: str, n: int, extractor: Extractor | None = None, path: str | Path = CHECKPOINT):
+    """Features (grid, pooled) of the first n scenes of a world split, computed once and cached on disk.
+
+    The cache key holds the world's settings and what computes the features: the checkpoint's sha256 for
+    the world backbone (extractor=None), else the fingerprint of the given extractor's weights. A cache
+    file that is unreadable, or of the wrong shape, is named and recomputed, never returned. Files are
+    written atomically, so an interrupted run never leaves half a cache.
     """
-    digest = sha256(path)[:12] if Path(path).exists() else "none"
+    if extractor is None:
+        digest = "ckpt-" + (sha256(path)[:12] if Path(path).exists() else "none")
+    else:
+        digest = "net-" + fingerprint(extractor)
     key = f"features-v{VERSION}-{world.size}-{world.max_objects}-{world.seed}-{split}-{n}-{digest}.pt"
     file = cache_dir() / key
-    if file.exists():
-        data = torch.load(file, weights_only=True)
-        return data["grid"], data["pooled"]
+    if file.exists() and (cached := _cached(file, n)) is not None:
+        return cached
     extractor = extractor or load(path)
     start = time.perf_counter()
     grid, pooled = extract(extractor, world.split(split, n, language=False).scenes.image)

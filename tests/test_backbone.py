@@ -1,4 +1,5 @@
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -104,3 +105,56 @@ def test_features_are_cached_atomically(tmp_path, monkeypatch):
     again = backbone.cached_features(world, "val", 40)
     assert torch.equal(again[0], grid) and torch.equal(again[1], pooled)
     assert grid.shape == (40, 64, 8, 8)
+
+
+def test_the_feature_cache_is_keyed_on_the_extractor(tmp_path, monkeypatch):
+    monkeypatch.setenv("MMLEARN_CACHE", str(tmp_path))
+    world = World()
+    default = backbone.cached_features(world, "val", 20)
+    torch.manual_seed(1)
+    other = backbone.Extractor(backbone.WorldCNN())                     # untrained: other features
+    theirs = backbone.cached_features(world, "val", 20, extractor=other)
+    assert not torch.allclose(theirs[0], default[0])
+    assert torch.equal(backbone.cached_features(world, "val", 20)[0], default[0])          # not overwritten
+    assert torch.equal(backbone.cached_features(world, "val", 20, extractor=other)[0], theirs[0])
+    assert len(list(tmp_path.iterdir())) == 2
+    assert backbone.fingerprint(other) != backbone.fingerprint(backbone.load(retrain=False))
+
+
+@pytest.mark.parametrize("content", ["garbage", "wrong shape", "missing key", "a list"])
+def test_a_bad_cache_file_is_named_and_recomputed(tmp_path, monkeypatch, capsys, content):
+    monkeypatch.setenv("MMLEARN_CACHE", str(tmp_path))
+    world = World()
+    good = backbone.cached_features(world, "val", 12)
+    [file] = list(tmp_path.iterdir())
+    if content == "garbage":
+        file.write_bytes(b"\x00not a torch file")
+    elif content == "wrong shape":
+        torch.save({"grid": good[0][:5], "pooled": good[1][:5]}, file)
+    elif content == "missing key":
+        torch.save({"grid": good[0]}, file)
+    else:
+        torch.save([good[0], good[1]], file)
+    capsys.readouterr()
+    again = backbone.cached_features(world, "val", 12)
+    out = capsys.readouterr().out
+    assert str(file) in out and "recomputing" in out and "weights_only=False" not in out
+    assert torch.equal(again[0], good[0]) and torch.equal(again[1], good[1])
+
+
+def test_a_corrupt_checkpoint_is_named_and_never_overwritten(tmp_path):
+    path = copy_checkpoint(tmp_path)
+    original = path.read_bytes()
+    path.write_bytes(original[: len(original) // 2])                    # truncated
+    before = path.read_bytes()
+    with pytest.raises(FileNotFoundError, match="does not match its recorded sha256.*left as it is"):
+        backbone.load(path)                                              # retrain=True, yet nothing overwritten
+    assert path.read_bytes() == before
+    path.with_name("bb.pt.sha256").write_text(f"{backbone.sha256(path)}  bb.pt\n")   # checksum of the bad file
+    with pytest.raises(backbone.DatasetFormatError, match="bb.pt: not a valid world backbone checkpoint") as error:
+        backbone.load(path)
+    assert "weights_only" not in str(error.value)
+    Path(f"{path}.sha256").unlink()
+    with pytest.raises(FileNotFoundError, match="checksum\\) is missing"):
+        backbone.load(path)
+    assert path.read_bytes() == before
