@@ -25,7 +25,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .core import DATA, ROOT, DatasetFormatError, atomic_write, images_to_tensor, seed_everything
+from .core import (DATA, ROOT, DatasetFormatError, atomic_set, atomic_write, finish_interrupted_write, images_to_tensor,
+                   seed_everything)
 from .train import batches_of, fit
 from .world import COLORS, PLACES, SHAPES, SIZES, VERSION, World
 
@@ -175,12 +176,15 @@ def sha256(path: str | Path) -> str:
 
 
 def save(trunk: WorldCNN, path: str | Path = CHECKPOINT) -> str:
-    """Save the trunk's weights (atomically) and its sha256 beside it (<path>.sha256); return the digest."""
+    """Save the trunk's weights and their sha256 beside them (<path>.sha256); return the digest.
+
+    All-or-nothing: the checkpoint and its checksum are replaced together, so an interrupted save leaves
+    the previous pair, never a new checkpoint with the old hash."""
     path = Path(path)
-    with atomic_write(path) as tmp:
-        torch.save({k: v.clone() for k, v in trunk.state_dict().items()}, tmp)
-    digest = sha256(path)
-    Path(f"{path}.sha256").write_text(f"{digest}  {path.name}\n")
+    with atomic_set(path.parent, [path.name, f"{path.name}.sha256"]) as staging:
+        torch.save({k: v.clone() for k, v in trunk.state_dict().items()}, staging / path.name)
+        digest = sha256(staging / path.name)
+        (staging / f"{path.name}.sha256").write_text(f"{digest}  {path.name}\n")
     return digest
 
 
@@ -192,6 +196,7 @@ def load(path: str | Path = CHECKPOINT, retrain: bool = True, **pretrain_kwargs)
     restore or rebuild it. A file that is not a WorldCNN checkpoint raises DatasetFormatError naming it."""
     path = Path(path)
     rebuild = "Restore it (`git checkout -- data/`) or rebuild it with `python scripts/pretrain_backbone.py`."
+    finish_interrupted_write(path.parent)  # a save killed while swapping in the new pair
     if not path.exists():
         if not retrain:
             raise FileNotFoundError(f"world backbone: {path} is missing. Run `python scripts/pretrain_backbone.py` "

@@ -8,16 +8,18 @@ Reproducibility, device choice and the budget profile — the first cell of ever
     steps = by_profile(ci=200, default=2_000, full=20_000)
 
 and the few things every module needs: where the project's files are (`ROOT`, `DATA`), writing files
-so that an interruption loses nothing (`atomic_write`, `write_json`), reading JSON with a clear error
-(`read_json`, `DatasetFormatError`), and images as tensors (`images_to_tensor`).
+so that an interruption loses nothing (`atomic_write` for one file, `atomic_set` for several that belong
+together, `write_json`), reading dataset files with clear errors (`read_json`, `path_inside`,
+`DatasetFormatError`), and images as tensors (`images_to_tensor`).
 """
 from __future__ import annotations
 
 import json
 import os
 import random
+import shutil
 from contextlib import contextmanager
-from pathlib import Path
+from pathlib import Path, PureWindowsPath
 
 import numpy as np
 import torch
@@ -109,15 +111,112 @@ def write_json(path: str | Path, obj) -> Path:
 
 
 def read_json(path: str | Path):
-    """Parsed JSON; a missing or malformed file raises `DatasetFormatError` naming it."""
+    """Parsed JSON (UTF-8, with or without a byte-order mark); a missing, unreadable or malformed file raises
+    `DatasetFormatError` naming it."""
     path = Path(path)
-    if not path.exists():
-        raise DatasetFormatError(f"{path}: no such file")
     try:
-        with open(path, encoding="utf-8") as f:
+        with open(path, encoding="utf-8-sig") as f:
             return json.load(f)
+    except FileNotFoundError:
+        raise DatasetFormatError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise DatasetFormatError(f"{path}: is a folder, not a JSON file") from None
+    except UnicodeDecodeError as error:
+        raise DatasetFormatError(f"{path}: not UTF-8 text ({error.reason} at byte {error.start}); "
+                                 "JSON files must be UTF-8") from None
     except json.JSONDecodeError as error:
         raise DatasetFormatError(f"{path}: not valid JSON ({error})") from None
+    except OSError as error:
+        raise DatasetFormatError(f"{path}: cannot be read ({error.strerror or error})") from None
+
+
+# ----------------------------------------------------------------------------------------- file sets
+JOURNAL = ".mmlearn-commit.json"   # names the entries a file set is swapping in, while it does so
+STAGING = ".mmlearn-staging-"      # + pid: where a file set is written before the swap
+
+
+@contextmanager
+def atomic_set(root, entries):
+    """Write several files or folders under `root` all-or-nothing (a dataset's annotations and images,
+    a checkpoint and its checksum): nobody ever sees new images with old captions.
+
+        with atomic_set(root, ["val2014", "annotations/captions_val2014.json"]) as staging:
+            ... write staging / "val2014" / ... and staging / "annotations" / ...
+
+    Each entry (a path relative to root) is written into the staging folder; when the block ends without
+    error, a journal naming them is written, then each root/<entry> is replaced by its new version (the
+    whole folder, for a folder). A run killed before the journal leaves the old set as it was; a run
+    killed during the swap is finished by `finish_interrupted_write(root)`, which every writer and reader
+    of a set calls first. Either way the next run removes what the killed one left.
+    """
+    root = Path(root)
+    root.mkdir(parents=True, exist_ok=True)
+    finish_interrupted_write(root)
+    staging = root / f"{STAGING}{os.getpid()}"
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir()
+    try:
+        yield staging
+        missing = [str(e) for e in entries if not (staging / e).exists()]
+        if missing:
+            raise RuntimeError(f"atomic_set: the block did not write {missing} into {staging}")
+        write_json(root / JOURNAL, {"staging": staging.name, "entries": [str(e) for e in entries]})
+        finish_interrupted_write(root)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def finish_interrupted_write(root) -> None:
+    """Complete a file set's swap that a killed run left half done (its journal is still there), and remove
+    staging folders of runs that are no longer alive. Does nothing (and writes nothing) otherwise."""
+    root = Path(root)
+    journal = root / JOURNAL
+    if journal.is_file():
+        plan = read_json(journal)
+        staging = root / plan["staging"]
+        for entry in plan["entries"]:
+            new, dest, old = staging / entry, root / entry, staging / ".replaced" / entry
+            if new.exists():  # not swapped in yet; dest is the old version (or missing)
+                if dest.exists():
+                    old.parent.mkdir(parents=True, exist_ok=True)
+                    os.replace(dest, old)
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(new, dest)
+        journal.unlink()
+        shutil.rmtree(staging, ignore_errors=True)
+        if plan["staging"] != f"{STAGING}{os.getpid()}":
+            print(f"{root}: finished an interrupted write of {', '.join(plan['entries'])}")
+    if root.is_dir():
+        for leftover in root.glob(f"{STAGING}*"):
+            if not _alive(leftover.name[len(STAGING):]):
+                shutil.rmtree(leftover, ignore_errors=True)
+
+
+def _alive(pid: str) -> bool:
+    """Whether a process with this id runs (a staging folder of a live writer is left alone)."""
+    if not pid.isdigit():
+        return False
+    if int(pid) == os.getpid() or os.name == "nt":  # Windows' os.kill(pid, 0) would terminate it: leave it
+        return True
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # exists but is not ours, or the platform cannot tell: leave it
+        return True
+    return True
+
+
+def path_inside(path, folder: Path, name, where) -> Path:
+    """folder / name for a file name read from a dataset file `path` (at `where` in it), refusing a name that
+    would leave the folder: empty, absolute (/x, C:\\x) or with a '..' part. Raises DatasetFormatError."""
+    if not isinstance(name, str):
+        raise DatasetFormatError(f"{path}: {where} should be a string, got {name!r}")
+    windows = PureWindowsPath(name)  # parses both / and \\ separators
+    if not name or windows.drive or windows.is_absolute() or name.startswith(("/", "\\")) or ".." in windows.parts:
+        raise DatasetFormatError(f"{path}: {where} {name!r} points outside {folder} (empty, absolute or '..' paths "
+                                 "are refused)")
+    return folder / name
 
 
 def images_to_tensor(images: np.ndarray) -> torch.Tensor:

@@ -6,24 +6,22 @@ would point at the real dataset on disk:
     write_coco_captions(root, "val2014", images, captions)       # annotations/captions_val2014.json + val2014/*.png
     data = read_coco_captions(root / "annotations/captions_val2014.json", root / "val2014")
 
-Formats: COCO captions, Karpathy splits (dataset_coco.json / dataset_flickr8k.json), VQA v2
-(questions + annotations JSON), ESC-50 (CSV + WAV), and the course's own shipped speech clips
-(`read_speech`). Readers raise `DatasetFormatError` naming the file and the problem; writers write to a
-temporary name and rename, so an interrupted write never leaves half a file. (The official VQA accuracy
-is a metric: `mmlearn.metrics.vqa_accuracy`.)
+Formats: COCO captions, Karpathy splits (dataset_coco.json / dataset_flickr8k.json) and VQA v2
+(questions + annotations JSON); sound datasets (ESC-50, the shipped speech) are in `audio_datasets`. Readers raise `DatasetFormatError` naming the file and the problem: JSON is read as UTF-8
+and CSV as UTF-8 with or without a byte-order mark; ids must be integers; file names must stay inside
+their folder. Writers are all-or-nothing (`core.atomic_set`): a dataset's annotations and its images are
+swapped in together, so an interrupted write never pairs new images with old captions or new questions
+with old answers. (The official VQA accuracy is a metric: `mmlearn.metrics.vqa_accuracy`.)
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
-from .core import DATA, DatasetFormatError, atomic_write, read_json, write_json
+from .core import DatasetFormatError, atomic_set, atomic_write, finish_interrupted_write, path_inside, read_json, write_json
 from .text import tokenize
-from .world.sounds import SAMPLE_RATE
-from .world.speech import Utterance
 
 
 # ----------------------------------------------------------------------------------------- file helpers
@@ -43,11 +41,25 @@ def _require(path, obj, keys, where):
         raise DatasetFormatError(f"{path}: {where} lacks key(s) {missing}")
 
 
-def _list_of(path, data, key):
-    _require(path, data, [key], "the top level")
+def _list_of(path, data, key, where="the top level"):
+    _require(path, data, [key], where)
     if not isinstance(data[key], list):
-        raise DatasetFormatError(f"{path}: '{key}' should be a list, got {type(data[key]).__name__}")
+        label = f"'{key}'" if where == "the top level" else f"{where}.{key}"
+        raise DatasetFormatError(f"{path}: {label} should be a list, got {type(data[key]).__name__}")
     return data[key]
+
+
+def _id(path, value, where):
+    """An integer id (COCO and VQA ids are JSON integers; a string or float id would silently match nothing)."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise DatasetFormatError(f"{path}: {where} should be an integer id, got {value!r}")
+    return value
+
+
+def _string(path, value, where):
+    if not isinstance(value, str):
+        raise DatasetFormatError(f"{path}: {where} should be a string, got {value!r}")
+    return value
 
 
 def load_images(paths, size: int | None = None) -> np.ndarray:
@@ -100,49 +112,55 @@ class CaptionData:
 
 def write_coco_captions(root: str | Path, split: str, images: np.ndarray, captions: list[list[str]],
                         image_ids: list[int] | None = None) -> Path:
-    """Write images as root/<split>/COCO_<split>_<id>.png and root/annotations/captions_<split>.json."""
+    """Write images as root/<split>/COCO_<split>_<id>.png and root/annotations/captions_<split>.json.
+
+    All-or-nothing: the folder root/<split> and the annotation file are replaced together."""
     root = Path(root)
     image_ids = list(range(1, len(images) + 1)) if image_ids is None else [int(i) for i in image_ids]
-    (root / split).mkdir(parents=True, exist_ok=True)
+    annotation_file = Path("annotations") / f"captions_{split}.json"
     entries, annotations = [], []
-    for image, image_id, caps in zip(images, image_ids, captions):
-        name = f"COCO_{split}_{image_id:012d}.png"
-        write_png(root / split / name, image)
-        entries.append({"id": image_id, "file_name": name, "height": int(image.shape[0]), "width": int(image.shape[1])})
-        for cap in caps:
-            annotations.append({"id": len(annotations) + 1, "image_id": image_id, "caption": cap})
-    data = {"info": {"description": f"mmlearn world, split {split}"}, "licenses": [],
-            "images": entries, "annotations": annotations}
-    return write_json(root / "annotations" / f"captions_{split}.json", data)
+    with atomic_set(root, [split, annotation_file]) as staging:
+        (staging / split).mkdir()
+        for image, image_id, caps in zip(images, image_ids, captions):
+            name = f"COCO_{split}_{image_id:012d}.png"
+            write_png(staging / split / name, image)
+            entries.append({"id": image_id, "file_name": name, "height": int(image.shape[0]),
+                            "width": int(image.shape[1])})
+            for cap in caps:
+                annotations.append({"id": len(annotations) + 1, "image_id": image_id, "caption": cap})
+        data = {"info": {"description": f"mmlearn world, split {split}"}, "licenses": [],
+                "images": entries, "annotations": annotations}
+        write_json(staging / annotation_file, data)
+    return root / annotation_file
 
 
 def read_coco_captions(annotation_file: str | Path, image_dir: str | Path, check_files: bool = True) -> CaptionData:
     """Read a COCO captions file (captions_train2014.json, ...); images are looked up in image_dir."""
     path, image_dir = Path(annotation_file), Path(image_dir)
+    finish_interrupted_write(image_dir.parent)  # the root our writer swaps into; nothing happens for real data
     data = read_json(path)
     images = _list_of(path, data, "images")
     annotations = _list_of(path, data, "annotations")
     by_id: dict[int, list[str]] = {}
-    order, files = [], {}
-    first = {}
+    order, files, first = [], {}, {}
     for i, entry in enumerate(images):
         _require(path, entry, ["id", "file_name"], f"images[{i}]")
-        if entry["id"] in first:
-            raise DatasetFormatError(f"{path}: images[{first[entry['id']]}] and images[{i}] have the same id {entry['id']!r}")
-        first[entry["id"]] = i
-        by_id[entry["id"]] = []
-        order.append(entry["id"])
-        files[entry["id"]] = image_dir / entry["file_name"]
+        image_id = _id(path, entry["id"], f"images[{i}].id")
+        if image_id in first:
+            raise DatasetFormatError(f"{path}: images[{first[image_id]}] and images[{i}] have the same id {image_id!r}")
+        first[image_id] = i
+        by_id[image_id] = []
+        order.append(image_id)
+        files[image_id] = path_inside(path, image_dir, entry["file_name"], f"images[{i}].file_name")
     for i, ann in enumerate(annotations):
         _require(path, ann, ["image_id", "caption"], f"annotations[{i}]")
-        if not isinstance(ann["caption"], str):
-            raise DatasetFormatError(f"{path}: annotations[{i}].caption should be a string, got {ann['caption']!r}")
-        if ann["image_id"] not in by_id:
+        caption = _string(path, ann["caption"], f"annotations[{i}].caption")
+        if _id(path, ann["image_id"], f"annotations[{i}].image_id") not in by_id:
             raise DatasetFormatError(f"{path}: annotations[{i}] refers to image_id {ann['image_id']}, which is not in 'images'")
-        by_id[ann["image_id"]].append(ann["caption"].strip())
+        by_id[ann["image_id"]].append(caption.strip())
     if check_files:
         for image_id in order:
-            if not files[image_id].exists():
+            if not files[image_id].is_file():
                 raise DatasetFormatError(f"{path}: image {image_id}'s file {files[image_id]} is not there")
     return CaptionData(order, [files[i] for i in order], [by_id[i] for i in order])
 
@@ -166,26 +184,34 @@ def write_karpathy(path: str | Path, image_root: str | Path, data: CaptionData, 
 
 
 def read_karpathy(path: str | Path, image_root: str | Path, check_files: bool = True) -> CaptionData:
-    """Read dataset_coco.json / dataset_flickr8k.json; each image's split ('train', 'val', 'test', 'restval')."""
+    """Read dataset_coco.json / dataset_flickr8k.json; each image's split ('train', 'val', 'test', 'restval').
+
+    An image's file is image_root/<filepath>/<filename> (Flickr8k has no filepath); its id is `cocoid` where
+    there is one (COCO), else `imgid`."""
     path, image_root = Path(path), Path(image_root)
     data = read_json(path)
     images = _list_of(path, data, "images")
-    ids, paths, caps, splits = [], [], [], []
+    ids, paths, caps, splits, first = [], [], [], [], {}
     for i, entry in enumerate(images):
         _require(path, entry, ["filename", "split", "sentences"], f"images[{i}]")
         sentences = []
-        for j, s in enumerate(entry["sentences"]):
+        for j, s in enumerate(_list_of(path, entry, "sentences", f"images[{i}]")):
             _require(path, s, ["raw"], f"images[{i}].sentences[{j}]")
-            if not isinstance(s["raw"], str):
-                raise DatasetFormatError(f"{path}: images[{i}].sentences[{j}].raw should be a string, got {s['raw']!r}")
-            sentences.append(s["raw"].strip())
-        file = image_root / entry.get("filepath", "") / entry["filename"]
-        if check_files and not file.exists():
+            sentences.append(_string(path, s["raw"], f"images[{i}].sentences[{j}].raw").strip())
+        filepath = _string(path, entry.get("filepath", ""), f"images[{i}].filepath")
+        folder = path_inside(path, image_root, filepath, f"images[{i}].filepath") if filepath else image_root
+        file = path_inside(path, folder, entry["filename"], f"images[{i}].filename")
+        if check_files and not file.is_file():
             raise DatasetFormatError(f"{path}: images[{i}]'s file {file} is not there")
-        ids.append(entry.get("cocoid", entry.get("imgid", i)))
+        key = "cocoid" if "cocoid" in entry else "imgid" if "imgid" in entry else None
+        image_id = _id(path, entry[key], f"images[{i}].{key}") if key else i
+        if image_id in first:
+            raise DatasetFormatError(f"{path}: images[{first[image_id]}] and images[{i}] have the same {key} {image_id!r}")
+        first[image_id] = i
+        ids.append(image_id)
         paths.append(file)
         caps.append(sentences)
-        splits.append(entry["split"])
+        splits.append(_string(path, entry["split"], f"images[{i}].split"))
     return CaptionData(ids, paths, caps, splits)
 
 
@@ -213,7 +239,7 @@ def write_vqa(root: str | Path, split: str, image_ids: list[int], questions: lis
     """Write world questions as VQA v2: v2_OpenEnded_mscoco_<split>_questions.json + v2_mscoco_<split>_annotations.json.
 
     questions[i] is the list of `Question`s of image image_ids[i]. The world's answers are exact, so all
-    10 'human' answers agree.
+    10 'human' answers agree. All-or-nothing: the two files are replaced together.
     """
     root = Path(root)
     qs, anns = [], []
@@ -227,169 +253,67 @@ def write_vqa(root: str | Path, split: str, image_ids: list[int], questions: lis
                          "answers": [{"answer": q.answer, "answer_confidence": "yes", "answer_id": k + 1}
                                      for k in range(n_answers)]})
     info = {"description": f"mmlearn world, split {split}"}
-    qpath = write_json(root / f"v2_OpenEnded_mscoco_{split}_questions.json",
-                       {"info": info, "task_type": "Open-Ended", "data_type": "mscoco", "data_subtype": split,
-                        "questions": qs, "license": {}})
-    apath = write_json(root / f"v2_mscoco_{split}_annotations.json",
-                       {"info": info, "data_type": "mscoco", "data_subtype": split, "annotations": anns, "license": {}})
-    return qpath, apath
+    qname, aname = f"v2_OpenEnded_mscoco_{split}_questions.json", f"v2_mscoco_{split}_annotations.json"
+    with atomic_set(root, [qname, aname]) as staging:
+        write_json(staging / qname, {"info": info, "task_type": "Open-Ended", "data_type": "mscoco",
+                                     "data_subtype": split, "questions": qs, "license": {}})
+        write_json(staging / aname, {"info": info, "data_type": "mscoco", "data_subtype": split,
+                                     "annotations": anns, "license": {}})
+    return root / qname, root / aname
 
 
 def read_vqa(questions_file: str | Path, annotations_file: str | Path) -> VQAData:
-    """Read VQA v2 questions and annotations (matched by question_id)."""
+    """Read VQA v2 questions and annotations, matched by question_id.
+
+    The two files must be a pair: the same `data_subtype` (where both say), one annotation per question and
+    one question per annotation, with the same image_id."""
     qpath, apath = Path(questions_file), Path(annotations_file)
-    questions = _list_of(qpath, read_json(qpath), "questions")
-    annotations = _list_of(apath, read_json(apath), "annotations")
+    finish_interrupted_write(qpath.parent)  # the folder our writer swaps the pair into
+    qdata, adata = read_json(qpath), read_json(apath)
+    questions = _list_of(qpath, qdata, "questions")
+    annotations = _list_of(apath, adata, "annotations")
+    if "data_subtype" in qdata and "data_subtype" in adata and qdata["data_subtype"] != adata["data_subtype"]:
+        raise DatasetFormatError(f"{qpath} is split {qdata['data_subtype']!r} but {apath} is {adata['data_subtype']!r}: "
+                                 "not a questions/annotations pair")
     by_qid = {}
     for i, a in enumerate(annotations):
         _require(apath, a, ["question_id", "answers", "multiple_choice_answer"], f"annotations[{i}]")
+        qid = _id(apath, a["question_id"], f"annotations[{i}].question_id")
         if not isinstance(a["answers"], list) or not a["answers"]:
             raise DatasetFormatError(f"{apath}: annotations[{i}].answers should be a non-empty list")
         for j, ans in enumerate(a["answers"]):
             _require(apath, ans, ["answer"], f"annotations[{i}].answers[{j}]")
-            if not isinstance(ans["answer"], str):
-                raise DatasetFormatError(f"{apath}: annotations[{i}].answers[{j}].answer should be a string")
-        if a["question_id"] in by_qid:
-            raise DatasetFormatError(f"{apath}: annotations[{by_qid[a['question_id']][0]}] and annotations[{i}] have the "
-                                     f"same question_id {a['question_id']!r}")
-        by_qid[a["question_id"]] = (i, a)
+            _string(apath, ans["answer"], f"annotations[{i}].answers[{j}].answer")
+        _string(apath, a["multiple_choice_answer"], f"annotations[{i}].multiple_choice_answer")
+        if qid in by_qid:
+            raise DatasetFormatError(f"{apath}: annotations[{by_qid[qid][0]}] and annotations[{i}] have the "
+                                     f"same question_id {qid!r}")
+        by_qid[qid] = (i, a)
     out, seen = VQAData([], [], [], [], [], [], []), {}
     for i, q in enumerate(questions):
         _require(qpath, q, ["question_id", "image_id", "question"], f"questions[{i}]")
-        if q["question_id"] in seen:
-            raise DatasetFormatError(f"{qpath}: questions[{seen[q['question_id']]}] and questions[{i}] have the same "
-                                     f"question_id {q['question_id']!r}")
-        seen[q["question_id"]] = i
-        if not isinstance(q["question"], str):
-            raise DatasetFormatError(f"{qpath}: questions[{i}].question should be a string, got {q['question']!r}")
-        _, a = by_qid.get(q["question_id"], (None, None))
-        if a is None:
-            raise DatasetFormatError(f"{apath}: no annotation for question_id {q['question_id']} (from {qpath.name})")
-        out.question_ids.append(q["question_id"])
-        out.image_ids.append(q["image_id"])
-        out.questions.append(q["question"])
+        qid = _id(qpath, q["question_id"], f"questions[{i}].question_id")
+        image_id = _id(qpath, q["image_id"], f"questions[{i}].image_id")
+        if qid in seen:
+            raise DatasetFormatError(f"{qpath}: questions[{seen[qid]}] and questions[{i}] have the same question_id {qid!r}")
+        seen[qid] = i
+        text = _string(qpath, q["question"], f"questions[{i}].question")
+        if qid not in by_qid:
+            raise DatasetFormatError(f"{apath}: no annotation for question_id {qid} (from {qpath.name})")
+        j, a = by_qid[qid]
+        if "image_id" in a and a["image_id"] != image_id:
+            raise DatasetFormatError(f"{qpath}: questions[{i}] (question_id {qid}) is about image {image_id}, but its "
+                                     f"annotation ({apath.name}, annotations[{j}]) says image {a['image_id']}: "
+                                     "not a questions/annotations pair")
+        out.question_ids.append(qid)
+        out.image_ids.append(image_id)
+        out.questions.append(text)
         out.answers.append([ans["answer"] for ans in a["answers"]])
         out.answer_types.append(a.get("answer_type", "other"))
         out.question_types.append(a.get("question_type", ""))
         out.multiple_choice_answers.append(a["multiple_choice_answer"])
+    extra = [qid for qid in by_qid if qid not in seen]
+    if extra:
+        raise DatasetFormatError(f"{apath}: {len(extra)} annotation(s) have no question in {qpath.name} (first: "
+                                 f"question_id {extra[0]}): not a questions/annotations pair")
     return out
-
-
-# ----------------------------------------------------------------------------------------- ESC-50
-ESC50_COLUMNS = ["filename", "fold", "target", "category", "esc10", "src_file", "take"]
-
-
-@dataclass
-class SoundData:
-    """Labelled clips as read from ESC-50: paths, folds (1-5), integer targets and category names."""
-
-    paths: list[Path]
-    folds: list[int]
-    targets: list[int]
-    categories: list[str]
-
-    def __len__(self) -> int:
-        return len(self.paths)
-
-    def load(self, sample_rate: int | None = None) -> np.ndarray:
-        """All clips as (N, samples) float32, checking they share one rate (and that it is sample_rate if given)."""
-        import soundfile as sf
-
-        waves, rates = [], set()
-        for p in self.paths:
-            try:
-                audio, rate = sf.read(p, dtype="float32", always_2d=True)
-            except (sf.LibsndfileError, RuntimeError) as error:
-                raise DatasetFormatError(f"{p}: not a readable sound file ({error})") from None
-            if sample_rate is not None and rate != sample_rate:
-                raise DatasetFormatError(f"{p}: sample rate {rate} Hz, expected {sample_rate} Hz (resample the dataset)")
-            rates.add(rate)
-            waves.append(audio.mean(axis=1))  # mono
-        if len(rates) > 1:
-            raise DatasetFormatError(f"clips have different sample rates: {sorted(rates)}")
-        length = max((len(w) for w in waves), default=0)
-        return np.stack([np.pad(w, (0, length - len(w))) for w in waves]) if waves else np.zeros((0, 0), np.float32)
-
-
-def write_esc50(root: str | Path, waves: np.ndarray, targets, categories: list[str], folds, sample_rate: int) -> Path:
-    """Write labelled clips in ESC-50's layout: root/meta/esc50.csv and root/audio/<fold>-<src>-<take>-<target>.wav."""
-    import csv
-    import io
-
-    import soundfile as sf
-
-    root = Path(root)
-    (root / "audio").mkdir(parents=True, exist_ok=True)
-    rows = []
-    for i, (wave, target, fold) in enumerate(zip(waves, targets, folds)):
-        name = f"{int(fold)}-{100000 + i}-A-{int(target)}.wav"
-        with atomic_write(root / "audio" / name) as tmp:
-            sf.write(tmp, np.asarray(wave, np.float32), sample_rate, subtype="PCM_16", format="WAV")
-        rows.append([name, int(fold), int(target), categories[int(target)], "False", str(100000 + i), "A"])
-    text = io.StringIO()
-    writer = csv.writer(text, lineterminator="\n")
-    writer.writerow(ESC50_COLUMNS)
-    writer.writerows(rows)
-    meta = root / "meta" / "esc50.csv"
-    with atomic_write(meta) as tmp:
-        tmp.write_text(text.getvalue())
-    return meta
-
-
-def read_esc50(root: str | Path, check_files: bool = True) -> SoundData:
-    """Read ESC-50 (or ESC-10 with its column) from root/meta/esc50.csv and root/audio/."""
-    import csv
-
-    root = Path(root)
-    meta = root / "meta" / "esc50.csv"
-    if not meta.exists():
-        raise DatasetFormatError(f"{meta}: no such file (expected ESC-50's meta/esc50.csv under {root})")
-    with open(meta, newline="") as f:
-        rows = list(csv.DictReader(f))
-        header = rows[0].keys() if rows else []
-    missing = [c for c in ("filename", "fold", "target", "category") if c not in header]
-    if missing:
-        raise DatasetFormatError(f"{meta}: missing column(s) {missing}")
-    paths, folds, targets, names = [], [], [], {}
-    for line, row in enumerate(rows, start=2):
-        try:
-            fold, target = int(row["fold"]), int(row["target"])
-        except (TypeError, ValueError):
-            raise DatasetFormatError(f"{meta}, line {line}: fold and target must be integers, got "
-                                     f"{row['fold']!r}, {row['target']!r}") from None
-        if names.setdefault(target, row["category"]) != row["category"]:
-            raise DatasetFormatError(f"{meta}, line {line}: target {target} is both {names[target]!r} and {row['category']!r}")
-        path = root / "audio" / row["filename"]
-        if check_files and not path.exists():
-            raise DatasetFormatError(f"{meta}, line {line}: audio file {path} is not there")
-        paths.append(path)
-        folds.append(fold)
-        targets.append(target)
-    categories = [names.get(t, f"class {t}") for t in range(max(names, default=-1) + 1)]
-    return SoundData(paths, folds, targets, categories)
-
-
-# ----------------------------------------------------------------------------------------- shipped speech
-SPEECH_DIR = DATA / "speech"
-
-
-@lru_cache(maxsize=2)
-def read_speech(folder: str | Path = SPEECH_DIR) -> tuple[Utterance, ...]:
-    """The course's speech clips: data/speech/index.json and every FLAC it lists (16 kHz mono, checked); cached."""
-    import soundfile as sf
-
-    folder = Path(folder)
-    index = read_json(folder / "index.json")
-    out = []
-    for i, u in enumerate(index.get("utterances", [])):
-        missing = [k for k in ("file", "voice", "text", "words", "phonemes") if k not in u]
-        if missing:
-            raise DatasetFormatError(f"{folder / 'index.json'}: utterances[{i}] lacks {missing}")
-        path = folder / u["file"]
-        if not path.exists():
-            raise DatasetFormatError(f"{folder / 'index.json'}: utterances[{i}]'s file {path} is not there")
-        audio, rate = sf.read(path, dtype="float32")
-        if rate != SAMPLE_RATE or audio.ndim != 1:
-            raise DatasetFormatError(f"{path}: expected 16 kHz mono, got {rate} Hz with shape {audio.shape}")
-        out.append(Utterance(u["file"], u["voice"], u["text"], audio, u["words"], u["phonemes"]))
-    return tuple(out)

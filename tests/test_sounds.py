@@ -6,6 +6,7 @@ import pytest
 import torch
 import torchaudio
 
+from mmlearn import audio_datasets as ad
 from mmlearn import datasets as ds
 from mmlearn.backbone import linear_probe
 from mmlearn.world import PLACES, SHAPES, World
@@ -70,9 +71,9 @@ def test_esc50_round_trip(tmp_path):
     rng = np.random.default_rng(0)
     shape = rng.integers(0, 5, 10)
     waves = object_sounds(shape, rng.integers(0, 6, 10), rng.integers(0, 2, 10), rng, seconds=0.5)
-    meta = ds.write_esc50(tmp_path, waves, shape, list(SHAPES), folds=np.arange(10) % 5 + 1, sample_rate=SAMPLE_RATE)
-    assert meta.read_text().splitlines()[0] == ",".join(ds.ESC50_COLUMNS)
-    data = ds.read_esc50(tmp_path)
+    meta = ad.write_esc50(tmp_path, waves, shape, list(SHAPES), folds=np.arange(10) % 5 + 1, sample_rate=SAMPLE_RATE)
+    assert meta.read_text().splitlines()[0] == ",".join(ad.ESC50_COLUMNS)
+    data = ad.read_esc50(tmp_path)
     assert data.targets == shape.tolist() and data.folds == [1, 2, 3, 4, 5] * 2
     assert data.categories == list(SHAPES)
     assert np.abs(data.load(SAMPLE_RATE) - waves).max() < 1e-3  # 16-bit PCM
@@ -86,27 +87,27 @@ def test_esc50_round_trip(tmp_path):
 ])
 def test_esc50_reader_names_the_problem(tmp_path, edit, problem):
     waves = np.zeros((2, 800), np.float32)
-    meta = ds.write_esc50(tmp_path, waves, [0, 1], ["circle", "square"], [1, 1], SAMPLE_RATE)
+    meta = ad.write_esc50(tmp_path, waves, [0, 1], ["circle", "square"], [1, 1], SAMPLE_RATE)
     meta.write_text("\n".join(edit(meta.read_text().splitlines())) + "\n")
     with pytest.raises(ds.DatasetFormatError, match=problem):
-        ds.read_esc50(tmp_path)
+        ad.read_esc50(tmp_path)
 
 
 def test_esc50_loader_rejects_broken_audio_and_wrong_rates(tmp_path):
-    ds.write_esc50(tmp_path, np.zeros((1, 800), np.float32), [0], ["circle"], [1], SAMPLE_RATE)
-    data = ds.read_esc50(tmp_path)
+    ad.write_esc50(tmp_path, np.zeros((1, 800), np.float32), [0], ["circle"], [1], SAMPLE_RATE)
+    data = ad.read_esc50(tmp_path)
     with pytest.raises(ds.DatasetFormatError, match="sample rate 16000 Hz, expected 44100"):
         data.load(44_100)
     data.paths[0].write_bytes(b"RIFF nonsense")
     with pytest.raises(ds.DatasetFormatError, match="not a readable sound file"):
         data.load()
     with pytest.raises(ds.DatasetFormatError, match="meta/esc50.csv: no such file"):
-        ds.read_esc50(tmp_path / "elsewhere")
+        ad.read_esc50(tmp_path / "elsewhere")
 
 
 # ----------------------------------------------------------------------------------------- speech and faces
 def test_shipped_speech_has_six_voices_of_sixty_short_clips():
-    utterances = ds.read_speech()
+    utterances = ad.read_speech()
     assert sp.voices(utterances) == list(sp.VOICE_NAMES)
     for voice in sp.VOICE_NAMES:
         assert sum(u.voice == voice for u in utterances) >= 60
@@ -114,13 +115,13 @@ def test_shipped_speech_has_six_voices_of_sixty_short_clips():
         assert 1.0 <= u.seconds <= 3.0 and u.audio.dtype == np.float32 and u.text
         assert u.words[0]["start"] >= 0 and u.words[-1]["end"] <= u.seconds + 1e-3
         assert [w["word"] for w in u.words] == u.text.split()
-    size = sum(f.stat().st_size for f in ds.SPEECH_DIR.rglob("*") if f.is_file())
+    size = sum(f.stat().st_size for f in ad.SPEECH_DIR.rglob("*") if f.is_file())
     assert size < 25e6
 
 
 def test_voices_are_clearly_distinct():
     """A linear probe on a fixed feature (mean and spread of the log-mel spectrum) tells the six voices apart."""
-    utterances = ds.read_speech()
+    utterances = ad.read_speech()
     names = list(sp.VOICE_NAMES)
     features, labels, is_test = [], [], []
     for u in utterances:
@@ -133,7 +134,7 @@ def test_voices_are_clearly_distinct():
 
 
 def test_faces_move_in_sync_with_their_own_audio():
-    utterances = ds.read_speech()
+    utterances = ad.read_speech()
     own, other = [], []
     for i in range(40):
         a, b = utterances[i], utterances[-1 - i]
@@ -145,16 +146,16 @@ def test_faces_move_in_sync_with_their_own_audio():
 
 
 def test_talking_face_frames_and_identity():
-    u = ds.read_speech()[0]
+    u = ad.read_speech()[0]
     frames = sp.talking_face(u)
     assert frames.shape == (int(np.ceil(u.seconds * 25)), 32, 32, 3) and frames.dtype == np.uint8
     assert len({frames[k].tobytes() for k in range(len(frames))}) > 3  # the mouth moves
-    other_voice = next(x for x in ds.read_speech() if x.voice != u.voice)
+    other_voice = next(x for x in ad.read_speech() if x.voice != u.voice)
     assert not np.array_equal(sp.talking_face(other_voice)[0][:10], frames[0][:10])  # another face
 
 
 def test_mixtures_are_sums_of_aligned_sources():
-    mixtures = sp.SpeechMixtures(ds.read_speech(), n=8, seconds=2.0, with_ambience=True, seed=3)
+    mixtures = sp.SpeechMixtures(ad.read_speech(), n=8, seconds=2.0, with_ambience=True, seed=3)
     for i in range(len(mixtures)):
         m = mixtures[i]
         assert m.voices[0] != m.voices[1] and sp.GAIN_DB[0] <= m.gain_db <= sp.GAIN_DB[1]
@@ -164,17 +165,17 @@ def test_mixtures_are_sums_of_aligned_sources():
             env_own = sp.frame_envelope(m.sources[k], 50)
             env_other = sp.frame_envelope(m.sources[1 - k], 50)
             assert np.corrcoef(m.mouths[k], env_own)[0, 1] > np.corrcoef(m.mouths[k], env_other)[0, 1]
-    again = sp.SpeechMixtures(ds.read_speech(), n=8, seconds=2.0, with_ambience=True, seed=3)[5]
+    again = sp.SpeechMixtures(ad.read_speech(), n=8, seconds=2.0, with_ambience=True, seed=3)[5]
     assert np.array_equal(again.mixture, mixtures[5].mixture)
     with pytest.raises(IndexError):
         mixtures[8]
 
 
 def test_a_broken_speech_index_is_named(tmp_path):
-    shutil.copytree(ds.SPEECH_DIR / "aria", tmp_path / "aria")
-    index = json.loads((ds.SPEECH_DIR / "index.json").read_text())
+    shutil.copytree(ad.SPEECH_DIR / "aria", tmp_path / "aria")
+    index = json.loads((ad.SPEECH_DIR / "index.json").read_text())
     index["utterances"] = index["utterances"][:2]
     del index["utterances"][1]["text"]
     (tmp_path / "index.json").write_text(json.dumps(index))
     with pytest.raises(ds.DatasetFormatError, match=r"index.json: utterances\[1\] lacks \['text'\]"):
-        ds.read_speech(tmp_path)
+        ad.read_speech(tmp_path)

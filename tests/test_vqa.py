@@ -153,24 +153,7 @@ def test_question_set_from_aligned_lists():
 
 
 # ----------------------------------------------------------------------------------------- real VQA v2
-REAL_QUESTIONS = {  # the layout of v2_OpenEnded_mscoco_val2014_questions.json, two entries written by hand
-    "info": {"description": "This is v2.0 of the VQA dataset.", "version": "2.0", "year": 2017},
-    "task_type": "Open-Ended", "data_type": "mscoco", "license": {"name": "Creative Commons", "url": "http://"},
-    "data_subtype": "val2014",
-    "questions": [{"image_id": 262148, "question": "Where is he looking?", "question_id": 262148000},
-                  {"image_id": 262148, "question": "How many people are in the image?", "question_id": 262148002}]}
-REAL_ANNOTATIONS = {
-    "info": REAL_QUESTIONS["info"], "license": REAL_QUESTIONS["license"], "data_subtype": "val2014",
-    "annotations": [
-        {"question_type": "where is he", "multiple_choice_answer": "down", "answer_type": "other",
-         "image_id": 262148, "question_id": 262148000,
-         "answers": [{"answer": a, "answer_confidence": "yes", "answer_id": k + 1} for k, a in
-                     enumerate(["down", "down", "at table", "skateboard", "down", "table", "down", "down", "down", "down"])]},
-        {"question_type": "how many", "multiple_choice_answer": "2", "answer_type": "number",
-         "image_id": 262148, "question_id": 262148002,
-         "answers": [{"answer": a, "answer_confidence": "maybe", "answer_id": k + 1} for k, a in
-                     enumerate(["2", "two", "2", "3", "2", "2", "Two.", "2", "1", "2"])]}],
-    "data_type": "mscoco"}
+from test_readers import REAL_ANNOTATIONS, REAL_QUESTIONS  # noqa: E402 - the hand-written VQA v2 sample
 
 
 def test_answer_list_and_soft_targets_from_hand_written_vqa_v2_files(tmp_path):

@@ -1,6 +1,6 @@
 """Speech and talking faces: the shipped utterances, faces whose mouths follow them, and 2-speaker mixtures.
 
-    utterances = mmlearn.datasets.read_speech()    # 360 clips, 6 voices (data/speech, made by scripts/make_speech.py)
+    utterances = mmlearn.audio_datasets.read_speech()    # 360 clips, 6 voices (data/speech, made by scripts/make_speech.py)
     u = utterances[0]; u.audio, u.text, u.words, u.phonemes
     frames = talking_face(u)                        # (T, 32, 32, 3) uint8 at 25 fps
     mixtures = SpeechMixtures(utterances, n=200)    # mixture, both sources, both face streams

@@ -1,0 +1,199 @@
+"""Readers and writers of sound datasets' published formats: ESC-50 (CSV + WAV) and the course's own
+shipped speech clips (`read_speech`). The image and text formats are in `datasets`; the same rules hold:
+readers raise `DatasetFormatError` naming the file and the problem, writers are all-or-nothing.
+
+    write_esc50(root, waves, targets, categories, folds, sample_rate)   # meta/esc50.csv + audio/*.wav
+    clips = read_esc50(root).load(sample_rate)                          # (N, samples) float32 mono
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from .core import DATA, DatasetFormatError, atomic_set, finish_interrupted_write, path_inside, read_json
+from .world.sounds import SAMPLE_RATE
+from .world.speech import Utterance
+
+
+# ----------------------------------------------------------------------------------------- ESC-50
+ESC50_COLUMNS = ["filename", "fold", "target", "category", "esc10", "src_file", "take"]
+
+
+@dataclass
+class SoundData:
+    """Labelled clips as read from ESC-50: paths, folds (1-5), integer targets and category names."""
+
+    paths: list[Path]
+    folds: list[int]
+    targets: list[int]
+    categories: list[str]
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def load(self, sample_rate: int | None = None) -> np.ndarray:
+        """All clips as (N, samples) float32 mono.
+
+        Checks that the clips share one rate (sample_rate, if given) and that no WAV is truncated (fewer frames
+        than its header declares). Stereo clips are mixed down to mono as the mean of their channels, and
+        clips shorter than the longest are padded with silence at the end; both are reported."""
+        import soundfile as sf
+
+        waves, rate0, stereo = [], None, []
+        for p in self.paths:
+            try:
+                audio, rate = sf.read(p, dtype="float32", always_2d=True)
+            except (sf.LibsndfileError, RuntimeError, OSError) as error:
+                raise DatasetFormatError(f"{p}: not a readable sound file ({error})") from None
+            declared = wav_declared_frames(p)
+            if declared is not None and len(audio) < declared:
+                raise DatasetFormatError(f"{p}: truncated: its header declares {declared} frames, the file holds "
+                                         f"{len(audio)}")
+            if sample_rate is not None and rate != sample_rate:
+                raise DatasetFormatError(f"{p}: sample rate {rate} Hz, expected {sample_rate} Hz (resample the dataset)")
+            if rate0 is not None and rate != rate0:
+                raise DatasetFormatError(f"{p}: sample rate {rate} Hz, but {self.paths[0]} is {rate0} Hz; "
+                                         "clips must share one rate (resample the dataset)")
+            rate0 = rate
+            if audio.shape[1] > 1:
+                stereo.append(p)
+            waves.append(audio.mean(axis=1))
+        length = max((len(w) for w in waves), default=0)
+        short = [p for p, w in zip(self.paths, waves) if len(w) < length]
+        if stereo:
+            print(f"{len(stereo)} clip(s) with several channels mixed down to mono (mean of channels), e.g. {stereo[0]}")
+        if short:
+            print(f"{len(short)} clip(s) shorter than the longest ({length} samples) padded with silence, e.g. {short[0]}")
+        return np.stack([np.pad(w, (0, length - len(w))) for w in waves]) if waves else np.zeros((0, 0), np.float32)
+
+
+def wav_declared_frames(path: str | Path) -> int | None:
+    """The number of frames a WAV file's header declares (its 'data' chunk size over the block size), or
+    None if the file is not a RIFF/WAVE file or declares no usable size. A file shorter than its header
+    says was truncated (soundfile silently reads what is there)."""
+    import struct
+
+    with open(path, "rb") as f:
+        if f.read(4) != b"RIFF" or not f.read(4) or f.read(4) != b"WAVE":
+            return None
+        block = None
+        while len(header := f.read(8)) == 8:
+            chunk, size = struct.unpack("<4sI", header)
+            if chunk == b"fmt ":
+                fmt = f.read(size)
+                block = struct.unpack("<H", fmt[12:14])[0] if len(fmt) >= 14 else None
+                f.seek(size % 2, 1)
+            elif chunk == b"data":
+                return size // block if block and size != 0xFFFFFFFF else None  # 0xFFFFFFFF: size unknown (streamed)
+            else:
+                f.seek(size + size % 2, 1)
+    return None
+
+
+def write_esc50(root: str | Path, waves: np.ndarray, targets, categories: list[str], folds, sample_rate: int) -> Path:
+    """Write labelled clips in ESC-50's layout: root/meta/esc50.csv and root/audio/<fold>-<src>-<take>-<target>.wav.
+
+    All-or-nothing: the folder root/audio and the CSV are replaced together."""
+    import csv
+    import io
+
+    import soundfile as sf
+
+    root = Path(root)
+    meta = Path("meta") / "esc50.csv"
+    rows = []
+    with atomic_set(root, ["audio", meta]) as staging:
+        (staging / "audio").mkdir()
+        for i, (wave, target, fold) in enumerate(zip(waves, targets, folds)):
+            name = f"{int(fold)}-{100000 + i}-A-{int(target)}.wav"
+            sf.write(staging / "audio" / name, np.asarray(wave, np.float32), sample_rate, subtype="PCM_16", format="WAV")
+            rows.append([name, int(fold), int(target), categories[int(target)], "False", str(100000 + i), "A"])
+        text = io.StringIO()
+        writer = csv.writer(text, lineterminator="\n")
+        writer.writerow(ESC50_COLUMNS)
+        writer.writerows(rows)
+        (staging / meta).parent.mkdir()
+        (staging / meta).write_text(text.getvalue(), encoding="utf-8")
+    return root / meta
+
+
+def read_esc50(root: str | Path, check_files: bool = True) -> SoundData:
+    """Read ESC-50 (or ESC-10 with its column) from root/meta/esc50.csv (UTF-8, with or without a byte-order
+    mark) and root/audio/."""
+    import csv
+
+    root = Path(root)
+    finish_interrupted_write(root)
+    meta = root / "meta" / "esc50.csv"
+    try:
+        with open(meta, newline="", encoding="utf-8-sig") as f:
+            reader = csv.DictReader(f)
+            header, rows = reader.fieldnames or [], list(reader)
+    except FileNotFoundError:
+        raise DatasetFormatError(f"{meta}: no such file (expected ESC-50's meta/esc50.csv under {root})") from None
+    except IsADirectoryError:
+        raise DatasetFormatError(f"{meta}: is a folder, not ESC-50's CSV file") from None
+    except UnicodeDecodeError as error:
+        raise DatasetFormatError(f"{meta}: not UTF-8 text ({error.reason} at byte {error.start})") from None
+    except (OSError, csv.Error) as error:
+        raise DatasetFormatError(f"{meta}: cannot be read as CSV ({error})") from None
+    if not header:
+        raise DatasetFormatError(f"{meta}: empty file (expected the header {','.join(ESC50_COLUMNS)} and one row per clip)")
+    missing = [c for c in ("filename", "fold", "target", "category") if c not in header]
+    if missing:
+        raise DatasetFormatError(f"{meta}: missing column(s) {missing} (the header is {header})")
+    if not rows:
+        raise DatasetFormatError(f"{meta}: has a header but no rows (no clips listed)")
+    paths, folds, targets, names, first = [], [], [], {}, {}
+    for line, row in enumerate(rows, start=2):
+        if None in row or any(row[c] is None for c in ("filename", "fold", "target", "category")):
+            raise DatasetFormatError(f"{meta}, line {line}: {len(header)} columns expected, the row has a different number")
+        try:
+            fold, target = int(row["fold"]), int(row["target"])
+        except ValueError:
+            raise DatasetFormatError(f"{meta}, line {line}: fold and target must be integers, got "
+                                     f"{row['fold']!r}, {row['target']!r}") from None
+        if target < 0:
+            raise DatasetFormatError(f"{meta}, line {line}: target {target} is negative")
+        if names.setdefault(target, row["category"]) != row["category"]:
+            raise DatasetFormatError(f"{meta}, line {line}: target {target} is both {names[target]!r} and {row['category']!r}")
+        if row["filename"] in first:
+            raise DatasetFormatError(f"{meta}, lines {first[row['filename']]} and {line} list the same file {row['filename']!r}")
+        first[row["filename"]] = line
+        path = path_inside(f"{meta}, line {line}", root / "audio", row["filename"], "filename")
+        if check_files and not path.is_file():
+            raise DatasetFormatError(f"{meta}, line {line}: audio file {path} is not there")
+        paths.append(path)
+        folds.append(fold)
+        targets.append(target)
+    categories = [names.get(t, f"class {t}") for t in range(max(names, default=-1) + 1)]
+    return SoundData(paths, folds, targets, categories)
+
+
+# ----------------------------------------------------------------------------------------- shipped speech
+SPEECH_DIR = DATA / "speech"
+
+
+@lru_cache(maxsize=2)
+def read_speech(folder: str | Path = SPEECH_DIR) -> tuple[Utterance, ...]:
+    """The course's speech clips: data/speech/index.json and every FLAC it lists (16 kHz mono, checked); cached."""
+    import soundfile as sf
+
+    folder = Path(folder)
+    index = read_json(folder / "index.json")
+    out = []
+    for i, u in enumerate(index.get("utterances", [])):
+        missing = [k for k in ("file", "voice", "text", "words", "phonemes") if k not in u]
+        if missing:
+            raise DatasetFormatError(f"{folder / 'index.json'}: utterances[{i}] lacks {missing}")
+        path = folder / u["file"]
+        if not path.exists():
+            raise DatasetFormatError(f"{folder / 'index.json'}: utterances[{i}]'s file {path} is not there")
+        audio, rate = sf.read(path, dtype="float32")
+        if rate != SAMPLE_RATE or audio.ndim != 1:
+            raise DatasetFormatError(f"{path}: expected 16 kHz mono, got {rate} Hz with shape {audio.shape}")
+        out.append(Utterance(u["file"], u["voice"], u["text"], audio, u["words"], u["phonemes"]))
+    return tuple(out)
