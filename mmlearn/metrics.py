@@ -165,3 +165,36 @@ def average_ranks(values) -> np.ndarray:
 def spearman(x, y) -> float:
     """Spearman's rank correlation: Pearson's correlation of the average ranks (as scipy.stats.spearmanr)."""
     return float(np.corrcoef(average_ranks(x), average_ranks(y))[0, 1])
+
+
+# ----------------------------------------------------------------------------------------- localization
+def ciou(pred, gt) -> torch.Tensor:
+    """Consensus IoU per image: sum(pred * gt) / (sum(gt) + sum(pred * [gt == 0])).
+    pred (N, H, W) binary, gt (N, H, W) in [0, 1] -> (N,)."""
+    pred, gt = torch.as_tensor(pred, dtype=torch.float64), torch.as_tensor(gt, dtype=torch.float64)
+    inter = (pred * gt).flatten(1).sum(1)
+    return inter / (gt.flatten(1).sum(1) + (pred * (gt == 0)).flatten(1).sum(1)).clamp_min(1e-12)
+
+
+def success_auc(cious) -> float:
+    """Area under the success curve: the share of images with cIoU >= t for t = 0, 0.05, ..., 1 (21 points),
+    integrated with the trapezoid rule (sklearn.metrics.auc in the original test scripts)."""
+    cious = np.asarray(cious, dtype=np.float64)
+    thresholds = np.linspace(0, 1, 21)
+    success = np.array([(cious >= t).mean() for t in thresholds])
+    return float(np.sum((success[1:] + success[:-1]) / 2 * np.diff(thresholds)))
+
+
+def average_precision(scores, labels) -> float:
+    """Average precision of ranking positives (labels 1) above negatives by score: sum over the distinct
+    score thresholds, highest first, of (recall gained) x (precision there), as
+    sklearn.metrics.average_precision_score (tied scores enter together)."""
+    scores, labels = np.asarray(scores, dtype=np.float64), np.asarray(labels, dtype=bool)
+    if labels.sum() == 0:
+        raise ValueError("average precision needs at least one positive")
+    order = np.argsort(-scores, kind="stable")
+    scores, labels = scores[order], labels[order]
+    last = np.r_[np.nonzero(np.diff(scores))[0], len(scores) - 1]  # the last index of each run of tied scores
+    hits = np.cumsum(labels)[last]
+    precision, recall = hits / (last + 1), hits / labels.sum()
+    return float(np.sum(np.diff(np.r_[0.0, recall]) * precision))

@@ -1,0 +1,163 @@
+import math
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from sklearn.metrics import auc as sklearn_auc
+from sklearn.metrics import average_precision_score
+
+from mmlearn import localization as loc
+from mmlearn.metrics import average_precision, ciou, success_auc
+
+
+# ----------------------------------------------------------------------------------------- the map
+def test_attention_sums_to_one_and_peaks_where_the_audio_matches():
+    cells = F.normalize(torch.randn(3, 16, 8), dim=-1)
+    audio = cells[torch.arange(3), torch.tensor([5, 0, 11])]  # each clip sounds like one hand-picked cell
+    alpha = loc.attention_map(cells, audio)
+    assert torch.allclose(alpha.sum(1), torch.ones(3))
+    assert alpha.argmax(1).tolist() == [5, 0, 11]
+    # ReLU: cells pointing away from the audio all get the same (smallest) weight, exp(0) / Z
+    assert torch.allclose(alpha.min(1).values, 1 / torch.exp(F.relu(loc.cell_similarity(cells, audio))).sum(1))
+
+
+def test_ezvsl_loss_on_a_hand_computed_case():
+    cells = torch.tensor([[[1.0, 0.0], [0.0, 1.0]],      # image 0: one cell like clip 0, one like clip 1
+                          [[0.0, 1.0], [0.0, 1.0]]])     # image 1: both cells like clip 1
+    audio = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
+    tau = 0.5
+    # S[i, j] = max over cells of <cell, audio_j> / tau: [[1, 1], [0, 1]] / tau
+    s = [[2.0, 2.0], [0.0, 2.0]]
+    rows = -math.log(math.exp(s[0][0]) / (math.exp(s[0][0]) + math.exp(s[0][1]))) \
+        - math.log(math.exp(s[1][1]) / (math.exp(s[1][0]) + math.exp(s[1][1])))
+    cols = -math.log(math.exp(s[0][0]) / (math.exp(s[0][0]) + math.exp(s[1][0]))) \
+        - math.log(math.exp(s[1][1]) / (math.exp(s[0][1]) + math.exp(s[1][1])))
+    expected = (rows / 2 + cols / 2) / 2
+    assert loc.ezvsl_loss(cells, audio, tau).item() == pytest.approx(expected, rel=1e-6)
+    # pooling the cells by their mean instead of the max gives another value: the max is the method
+    mean_scores = torch.einsum("ild,jd->ijl", cells, audio).mean(2) / tau
+    labels = torch.arange(2)
+    with_mean = (F.cross_entropy(mean_scores, labels) + F.cross_entropy(mean_scores.T, labels)) / 2
+    assert abs(loc.ezvsl_loss(cells, audio, tau).item() - with_mean.item()) > 0.01
+
+
+def test_senocak_losses_on_hand_computed_cases():
+    z = torch.tensor([[0.0, 0.0]])
+    positive, negative = torch.tensor([[3.0, 4.0]]), torch.tensor([[0.0, 1.0]])  # d+ = 5, d- = 1
+    p_plus = math.exp(5) / (math.exp(5) + math.exp(1))
+    expected = ((p_plus - 0) ** 2 + ((1 - p_plus) - 1) ** 2) / 2
+    assert loc.senocak_triplet_loss(z, positive, negative).item() == pytest.approx(expected, rel=1e-6)
+    assert loc.senocak_triplet_loss(z, negative, positive).item() < 0.02  # close to its own clip: small loss
+    attention = torch.tensor([[0.5, 0.25, 0.25], [0.1, 0.1, 0.8]])
+    target = torch.tensor([[1.0, 0.0, 0.0], [0.0, 0.5, 0.5]])
+    expected = (-math.log(0.5) + -(0.5 * math.log(0.1) + 0.5 * math.log(0.8))) / 2
+    assert loc.localization_loss(attention, target).item() == pytest.approx(expected, rel=1e-6)
+
+
+def toy_batch(n, classes=4, places=3):
+    """A toy world on a 4x4 grid: each image has a place (one of 3 background features in every cell) and two
+    objects of different classes in two random cells; the clip is the first object's class (plus noise).
+    Returns grid (n, classes + places, 4, 4), audio statistics (n, classes), the sounding object's cell (n,)."""
+    sounding, silent = torch.randint(0, classes, (n,)), torch.randint(0, classes - 1, (n,))
+    silent = silent + (silent >= sounding).long()
+    cells = torch.stack([torch.randperm(16)[:2] for _ in range(n)])
+    place = classes + torch.randint(0, places, (n,))
+    grid = 0.05 * torch.randn(n, classes + places, 16)
+    grid[torch.arange(n), place] += 1
+    for obj, cell in ((sounding, cells[:, 0]), (silent, cells[:, 1])):
+        grid[torch.arange(n), obj, cell] += 1          # an object covers the place where it stands
+        grid[torch.arange(n), place, cell] -= 1
+    audio = F.one_hot(sounding, classes).float() + 0.05 * torch.randn(n, classes)
+    return grid.view(n, classes + places, 4, 4), audio, cells[:, 0]
+
+
+@pytest.mark.parametrize("method", ["ezvsl", "senocak"])
+def test_a_localizer_learns_to_point_at_the_sounding_object(method):
+    """Trained without any box, the map must peak on the sounding object, not on the silent one."""
+    torch.manual_seed(0)
+    model = loc.Localizer(7, 4, dim=16, method=method, tau=0.1)
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
+    for _ in range(300):
+        grid, audio, _ = toy_batch(32)
+        optimizer.zero_grad()
+        model.loss(grid, audio).backward()
+        optimizer.step()
+    model.eval()
+    grid, audio, sounding_cell = toy_batch(256)
+    with torch.no_grad():
+        peak = model.map(grid, audio).argmax(1)
+    assert (peak == sounding_cell).float().mean() >= 0.95
+
+
+def test_semi_supervision_uses_only_labelled_clips():
+    torch.manual_seed(0)
+    model = loc.Localizer(4, 6, dim=8, method="senocak")
+    grid, stats = torch.randn(5, 4, 2, 2), torch.randn(5, 6)
+    target = torch.full((5, 4), 0.25)
+    none = model.loss(grid, stats, target, torch.zeros(5, dtype=torch.bool))
+    assert none.item() == pytest.approx(model.loss(grid, stats).item())
+    some = model.loss(grid, stats, target, torch.tensor([True, False, True, False, False]))
+    assert some.item() > none.item()  # cross-entropy with a uniform target is at least log(4)
+    with pytest.raises(ValueError, match="unknown method"):
+        loc.Localizer(4, 6, method="lvs")
+
+
+# ----------------------------------------------------------------------------------------- protocol
+def test_median_binarisation_keeps_pixels_above_the_median_value():
+    maps = torch.arange(16.0).view(1, 4, 4)
+    kept = loc.binarize_at_median(maps)
+    assert kept.sum() == 7 and kept.flatten()[9:].all() and not kept.flatten()[:9].any()  # > sorted[8]
+    assert loc.binarize_at_median(torch.ones(1, 4, 4)).sum() == 0                        # a constant map keeps nothing
+    assert loc.binarize_top(maps, [3]).flatten().nonzero().flatten().tolist() == [13, 14, 15]
+
+
+def test_upsampling_keeps_a_peak_in_place():
+    cell_map = torch.zeros(1, 16)
+    cell_map[0, 4 * 1 + 2] = 1.0                      # row 1, column 2 of a 4x4 grid
+    image = loc.upsample(cell_map, 32)
+    assert image.shape == (1, 32, 32)
+    y, x = divmod(int(image[0].argmax()), 32)
+    assert 8 <= y < 16 and 16 <= x < 24
+
+
+def test_ciou_on_hand_computed_maps():
+    gt = torch.zeros(1, 4, 4)
+    gt[0, :2, :2] = 1                                  # 4 ground-truth pixels
+    pred = torch.zeros(1, 4, 4)
+    pred[0, :2, :3] = 1                                # 6 predicted: 4 on the object, 2 off
+    assert ciou(pred, gt).item() == pytest.approx(4 / (4 + 2))
+    consensus = gt.clone()
+    consensus[0, 0, 0] = 0.5                           # a pixel only one annotator marked (Flickr's consensus)
+    assert ciou(pred, consensus).item() == pytest.approx(3.5 / (3.5 + 2))
+    assert ciou(torch.ones(1, 4, 4), gt).item() == pytest.approx(4 / 16)   # the whole image
+    assert ciou(torch.zeros(1, 4, 4), gt).item() == 0
+
+
+def test_success_auc_matches_sklearn():
+    cious = np.array([0.0, 0.12, 0.5, 0.51, 0.8, 1.0, 0.3])
+    thresholds = np.linspace(0, 1, 21)
+    reference = sklearn_auc(thresholds, [(cious >= t).mean() for t in thresholds])
+    assert success_auc(cious) == pytest.approx(reference)
+    assert success_auc(np.ones(5)) == pytest.approx(1.0) and success_auc(np.zeros(5)) == pytest.approx(0.05 / 2)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_average_precision_matches_sklearn(seed):
+    rng = np.random.default_rng(seed)
+    labels = rng.random(40) < 0.4
+    scores = np.round(rng.random(40) + labels * 0.3, 1)  # rounded: many ties
+    assert average_precision(scores, labels) == pytest.approx(average_precision_score(labels, scores))
+    with pytest.raises(ValueError, match="at least one positive"):
+        average_precision(scores, np.zeros(40, bool))
+
+
+def test_which_object_and_confidence():
+    maps = torch.zeros(2, 4, 4)
+    maps[0, 0, 0] = maps[1, 3, 3] = 1
+    masks = np.zeros((2, 3, 4, 4), bool)
+    masks[:, 0, :2, :2] = True                         # object 0: top-left
+    masks[:, 1, 2:, 2:] = True                         # object 1: bottom-right
+    present = np.array([[True, True, False], [True, True, False]])
+    assert loc.which_object(maps, masks, present).tolist() == [0, 1]
+    assert loc.confidence(torch.tensor([[1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 3.0]]), share=0.25).item() == 2.0
