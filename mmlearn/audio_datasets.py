@@ -197,3 +197,89 @@ def read_speech(folder: str | Path = SPEECH_DIR) -> tuple[Utterance, ...]:
             raise DatasetFormatError(f"{path}: expected 16 kHz mono, got {rate} Hz with shape {audio.shape}")
         out.append(Utterance(u["file"], u["voice"], u["text"], audio, u["words"], u["phonemes"]))
     return tuple(out)
+
+
+# ----------------------------------------------------------------------------------------- localization test sets
+@dataclass
+class SoundBoxes:
+    """Where the sound comes from, per clip: boxes (x0, y0, x1, y1) as fractions of the frame's width and
+    height, one list per clip (several boxes: several sources, or several annotators for Flickr-SoundNet)."""
+
+    files: list[str]
+    boxes: list[list[tuple[float, float, float, float]]]
+    classes: list[str]
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+
+def _box(where, values, scale: float) -> tuple[float, float, float, float]:
+    if (not isinstance(values, (list, tuple)) or len(values) != 4
+            or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)):
+        raise DatasetFormatError(f"{where}: a box is four numbers [x0, y0, x1, y1], got {values!r}")
+    x0, y0, x1, y1 = (float(v) / scale for v in values)
+    if not (x0 < x1 and y0 < y1):
+        raise DatasetFormatError(f"{where}: box {values!r} is empty or inverted (needs x0 < x1 and y0 < y1)")
+    clip = lambda v: min(max(v, 0.0), 1.0)  # noqa: E731 - the evaluators clip to the frame too
+    return clip(x0), clip(y0), clip(x1), clip(y1)
+
+
+def read_vggss(path: str | Path) -> SoundBoxes:
+    """VGG-Sound Source's annotation file (vggss.json): a list of {"file", "class", "bbox": [[x0, y0, x1, y1],
+    ...]} with coordinates already as fractions of the frame (the evaluators clip them to [0, 1])."""
+    path = Path(path)
+    data = read_json(path)
+    if not isinstance(data, list):
+        raise DatasetFormatError(f"{path}: should be a JSON list of clips, got {type(data).__name__}")
+    out, first = SoundBoxes([], [], []), {}
+    for i, entry in enumerate(data):
+        if not isinstance(entry, dict) or "file" not in entry or "bbox" not in entry:
+            raise DatasetFormatError(f"{path}: [{i}] should be an object with 'file' and 'bbox'")
+        if not isinstance(entry["file"], str):
+            raise DatasetFormatError(f"{path}: [{i}].file should be a string, got {entry['file']!r}")
+        if entry["file"] in first:
+            raise DatasetFormatError(f"{path}: [{first[entry['file']]}] and [{i}] are both clip {entry['file']!r}")
+        first[entry["file"]] = i
+        if not isinstance(entry["bbox"], list) or not entry["bbox"]:
+            raise DatasetFormatError(f"{path}: [{i}].bbox should be a non-empty list of boxes")
+        out.files.append(entry["file"])
+        out.boxes.append([_box(f"{path}: [{i}].bbox[{j}]", b, 1.0) for j, b in enumerate(entry["bbox"])])
+        out.classes.append(str(entry.get("class", "")))
+    return out
+
+
+FLICKR_FRAME = 256  # Flickr-SoundNet's boxes are in pixels of a 256 x 256 frame
+
+
+def read_flickr_soundnet(folder: str | Path) -> SoundBoxes:
+    """Flickr-SoundNet's test annotations: one XML file per clip (<clip id>.xml) in `folder`. As the public
+    evaluators read them: each `bbox` element two levels under the root (one per annotator) holds a first
+    child they skip, then xmin, ymin, xmax, ymax in pixels of a 256 x 256 frame."""
+    import xml.etree.ElementTree as ET
+
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise DatasetFormatError(f"{folder}: no such folder (expected Flickr-SoundNet's annotation folder of .xml files)")
+    out = SoundBoxes([], [], [])
+    for file in sorted(folder.glob("*.xml")):
+        try:
+            root = ET.parse(file).getroot()
+        except ET.ParseError as error:
+            raise DatasetFormatError(f"{file}: not valid XML ({error})") from None
+        boxes = []
+        for k, bbox in enumerate(b for child in root for b in child if b.tag == "bbox"):
+            values = [c.text for c in list(bbox)[1:5]]
+            try:
+                numbers = [int(v) for v in values]
+            except (TypeError, ValueError):
+                raise DatasetFormatError(f"{file}: bbox {k} should hold integer pixel coordinates after its first "
+                                         f"child, got {values!r}") from None
+            boxes.append(_box(f"{file}: bbox {k}", numbers, FLICKR_FRAME))
+        if not boxes:
+            raise DatasetFormatError(f"{file}: no <bbox> element (expected one per annotator, two levels under the root)")
+        out.files.append(file.stem)
+        out.boxes.append(boxes)
+        out.classes.append("")
+    if not out.files:
+        raise DatasetFormatError(f"{folder}: no .xml annotation files")
+    return out

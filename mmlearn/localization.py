@@ -175,6 +175,18 @@ def binarize_top(maps: torch.Tensor, areas) -> torch.Tensor:
     return out.view_as(maps)
 
 
+def boxes_to_map(boxes, size: int, consensus: bool = False) -> torch.Tensor:
+    """A ground-truth map (size, size) from boxes given as fractions (x0, y0, x1, y1) of the frame.
+
+    consensus=False (VGG-SS): the union of the boxes, 1 inside. consensus=True (Flickr-SoundNet, one box per
+    annotator): every box adds 1, then the sum is halved and clipped at 1, so a pixel two annotators marked
+    weighs 1 and a pixel one marked weighs 0.5, as the public evaluators build it."""
+    gt = torch.zeros(size, size)
+    for x0, y0, x1, y1 in boxes:
+        gt[int(y0 * size):int(y1 * size), int(x0 * size):int(x1 * size)] += 1
+    return (gt / 2).clamp(max=1) if consensus else (gt > 0).float()
+
+
 def which_object(maps: torch.Tensor, masks, present) -> torch.Tensor:
     """The object each map points at: the one whose mask has the highest mean map value.
     maps (N, H, W), masks (N, K, H, W) bool, present (N, K) bool -> (N,) object slot."""

@@ -161,3 +161,11 @@ def test_which_object_and_confidence():
     present = np.array([[True, True, False], [True, True, False]])
     assert loc.which_object(maps, masks, present).tolist() == [0, 1]
     assert loc.confidence(torch.tensor([[1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 3.0]]), share=0.25).item() == 2.0
+
+
+def test_ground_truth_maps_from_boxes():
+    boxes = [(0.0, 0.0, 0.5, 0.5), (0.25, 0.25, 0.75, 0.75)]
+    union = loc.boxes_to_map(boxes, 8)
+    assert union.sum() == 16 + 16 - 4 and union.max() == 1
+    consensus = loc.boxes_to_map(boxes, 8, consensus=True)
+    assert consensus[3, 3] == 1 and consensus[0, 0] == 0.5 and consensus[7, 7] == 0   # two annotators, one, none

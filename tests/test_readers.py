@@ -410,3 +410,69 @@ def test_esc50_stereo_and_short_clips_are_converted_and_reported(esc50, capsys):
     assert "1 clip(s) shorter than the longest (2205 samples) padded with silence" in out and "2-102414-C-17" in out
     assert np.allclose(clips[0], 0.2, atol=1e-3)                      # (0.5 + -0.1) / 2
     assert np.allclose(clips[2, :882], 0.25, atol=1e-3) and np.all(clips[2, 882:] == 0)
+
+
+# ----------------------------------------------------------------------------------------- sound localization
+VGGSS = [  # vggss.json: one object per clip, boxes as fractions of the frame
+    {"file": "---g-f_I2yQ_000001", "class": "playing electric guitar", "bbox": [[0.3125, 0.2, 0.75, 0.96875]]},
+    {"file": "-0BKyt8iZ1I_000030", "class": "dog barking",
+     "bbox": [[0.0, 0.4, 0.35, 1.0], [0.6, 0.45, 1.02, 0.99]]},   # two sources; 1.02 is clipped as the evaluators do
+]
+# One Flickr-SoundNet XML per clip, one <bbox> per annotator two levels under the root. The tag names inside
+# <bbox> here are illustrative: the public evaluators (LVS, EZ-VSL, SLAVC test scripts) read its children by
+# position (skip the first, then xmin, ymin, xmax, ymax in a 256 x 256 frame), and so does our reader.
+FLICKR_XML = """<?xml version="1.0"?>
+<annotation>
+  <object><bbox><idx>1</idx><xmin>64</xmin><ymin>32</ymin><xmax>192</xmax><ymax>224</ymax></bbox></object>
+  <object><bbox><idx>2</idx><xmin>80</xmin><ymin>48</ymin><xmax>176</xmax><ymax>256</ymax></bbox></object>
+</annotation>
+"""
+
+
+def test_vggss_as_distributed(tmp_path):
+    data = ad.read_vggss(write(tmp_path / "vggss.json", VGGSS))
+    assert data.files == ["---g-f_I2yQ_000001", "-0BKyt8iZ1I_000030"] and data.classes[1] == "dog barking"
+    assert data.boxes[0] == [(0.3125, 0.2, 0.75, 0.96875)] and data.boxes[1][1] == (0.6, 0.45, 1.0, 0.99)
+
+
+def test_flickr_soundnet_as_distributed(tmp_path):
+    write(tmp_path / "Annotations" / "10000130166.xml", FLICKR_XML)
+    data = ad.read_flickr_soundnet(tmp_path / "Annotations")
+    assert data.files == ["10000130166"]
+    assert data.boxes[0] == [(0.25, 0.125, 0.75, 0.875), (0.3125, 0.1875, 0.6875, 1.0)]  # pixels / 256
+
+
+@pytest.mark.parametrize("content, problem", [
+    ({"file": "a", "bbox": []}, r"should be a JSON list of clips"),
+    ([{"file": "a"}], r"\[0\] should be an object with 'file' and 'bbox'"),
+    ([{"file": 7, "bbox": [[0, 0, 1, 1]]}], r"\[0\]\.file should be a string"),
+    ([{"file": "a", "bbox": []}], r"\[0\]\.bbox should be a non-empty list"),
+    ([{"file": "a", "bbox": [[0, 0, 1]]}], r"\[0\]\.bbox\[0\]: a box is four numbers"),
+    ([{"file": "a", "bbox": [["0", 0, 1, 1]]}], r"\[0\]\.bbox\[0\]: a box is four numbers"),
+    ([{"file": "a", "bbox": [[0.5, 0, 0.2, 1]]}], r"\[0\]\.bbox\[0\]: box .* is empty or inverted"),
+    ([{"file": "a", "bbox": [[0, 0, 1, 1]]}, {"file": "a", "bbox": [[0, 0, 1, 1]]}], r"\[0\] and \[1\] are both clip 'a'"),
+])
+def test_vggss_bad_input(tmp_path, content, problem):
+    with pytest.raises(DatasetFormatError, match=f"vggss.json: {problem}"):
+        ad.read_vggss(write(tmp_path / "vggss.json", content))
+
+
+@pytest.mark.parametrize("xml, problem", [
+    ("<annotation><object><bbox>", r"1\.xml: not valid XML"),
+    ("<annotation><object><name>dog</name></object></annotation>", r"1\.xml: no <bbox> element"),
+    ("<annotation><object><bbox><idx>1</idx><xmin>a</xmin><ymin>0</ymin><xmax>9</xmax><ymax>9</ymax></bbox></object>"
+     "</annotation>", r"1\.xml: bbox 0 should hold integer pixel coordinates"),
+    ("<annotation><object><bbox><idx>1</idx><xmin>0</xmin><ymin>0</ymin></bbox></object></annotation>",
+     r"1\.xml: bbox 0: a box is four numbers"),
+])
+def test_flickr_soundnet_bad_input(tmp_path, xml, problem):
+    write(tmp_path / "1.xml", xml)
+    with pytest.raises(DatasetFormatError, match=problem):
+        ad.read_flickr_soundnet(tmp_path)
+
+
+def test_flickr_soundnet_missing_or_empty_folder(tmp_path):
+    with pytest.raises(DatasetFormatError, match="nope: no such folder"):
+        ad.read_flickr_soundnet(tmp_path / "nope")
+    with pytest.raises(DatasetFormatError, match="no .xml annotation files"):
+        ad.read_flickr_soundnet(tmp_path)
