@@ -23,6 +23,13 @@ def jpeg(path, width, height, colour=(200, 30, 30)):
     Image.new("RGB", (width, height), colour).save(path, format="JPEG")
 
 
+def changed(sample, change):
+    """A deep copy of a sample with one bad edit applied (the sample itself stays as distributed)."""
+    data = copy.deepcopy(sample)
+    change(data)
+    return data
+
+
 def write(path, obj, encoding="utf-8"):
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes((obj if isinstance(obj, str) else json.dumps(obj)).encode(encoding))
@@ -110,9 +117,7 @@ COCO_BAD = {
 def test_coco_bad_input(coco, case):
     path, images = coco
     change, problem = COCO_BAD[case]
-    data = copy.deepcopy(COCO)
-    change(data)
-    write(path, data)
+    write(path, changed(COCO, change))
     with pytest.raises(DatasetFormatError, match=f"captions_val2014.json: .*{problem}"):
         ds.read_coco_captions(path, images)
 
@@ -211,9 +216,7 @@ KARPATHY_BAD = {
 def test_karpathy_bad_input(karpathy, case):
     coco_file, coco_root, _, _ = karpathy
     change, problem = KARPATHY_BAD[case]
-    data = copy.deepcopy(KARPATHY_COCO)
-    change(data)
-    write(coco_file, data)
+    write(coco_file, changed(KARPATHY_COCO, change))
     with pytest.raises(DatasetFormatError, match=f"dataset_coco.json: .*{problem}"):
         ds.read_karpathy(coco_file, coco_root)
 
