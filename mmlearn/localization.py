@@ -22,7 +22,36 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .world.sounds import SAMPLE_RATE
+from .metrics import ciou, success_auc
+from .world.scenes import Scenes
+from .world.sounds import SAMPLE_RATE, render_scene_audio
+
+
+# ----------------------------------------------------------------------------------------- data
+def one_sounding(present, rng) -> np.ndarray:
+    """One random present object sounds in each scene: (N, K) bool present -> (N, K) bool sounding."""
+    present = np.asarray(present, bool)
+    pick = (rng.random(present.shape) * present).argmax(1)        # uniform among the present slots
+    sounding = np.zeros_like(present)
+    sounding[np.arange(len(present)), pick] = True
+    return sounding
+
+
+def scene_audio_stats(scenes: Scenes, sounding, seed: int, chunk: int = 1_000) -> torch.Tensor:
+    """Render each scene's sound (ambience + its sounding objects) and summarise it by `log_mel_stats`, a chunk
+    at a time so that memory stays small. sounding (N, K) bool -> (N, 2 * n_mels)."""
+    rng, out = np.random.default_rng(seed), []
+    for i in range(0, len(scenes), chunk):
+        part = scenes.take(slice(i, i + chunk))
+        out.append(log_mel_stats(render_scene_audio(part, rng, np.asarray(sounding)[i:i + chunk])[0]))
+    return torch.cat(out)
+
+
+def sounding_box_maps(scenes: Scenes, sounding, size: int) -> torch.Tensor:
+    """The ground truth of the protocol: the union of the sounding objects' boxes, (N, size, size) in {0, 1}."""
+    side = scenes.image.shape[1]
+    return torch.stack([boxes_to_map(scenes.box[i][np.asarray(sounding[i], bool)] / side, size)
+                        for i in range(len(scenes))])
 
 
 # ----------------------------------------------------------------------------------------- encoders
@@ -146,7 +175,11 @@ class Localizer(nn.Module):
 
 # ----------------------------------------------------------------------------------------- evaluation
 def upsample(maps, size: int) -> torch.Tensor:
-    """Cell maps (N, L) or (N, h, w) -> (N, size, size) by bilinear interpolation (as the papers resize to 224)."""
+    """Cell maps (N, L) or (N, h, w) -> (N, size, size) by bilinear interpolation, each cell's value at the centre
+    of the block of pixels it covers (align_corners=False). EZ-VSL's test script resizes with align_corners=True,
+    which puts the corner cells on the corner pixels and, on our 8x8 grid of a 32-pixel image, moves the outer
+    cells by up to 2 pixels; with it, the size-scaled cIoU@0.5 of EZ-VSL + OGL in notebook 07 fell from 0.789
+    to 0.667 (one run each)."""
     maps = torch.as_tensor(maps, dtype=torch.float32)
     if maps.ndim == 2:
         side = int(round(maps.shape[1] ** 0.5))
@@ -155,13 +188,12 @@ def upsample(maps, size: int) -> torch.Tensor:
 
 
 def binarize_at_median(maps: torch.Tensor) -> torch.Tensor:
-    """The standard protocol's prediction: min-max normalise each (H, W) map, keep the pixels above its own
-    median value (the value at sorted index H*W/2), as the LVS and EZ-VSL test scripts do. A constant map
-    keeps nothing. (N, H, W) -> (N, H, W) bool."""
-    flat = maps.flatten(1)
-    flat = (flat - flat.amin(1, keepdim=True)) / (flat.amax(1, keepdim=True) - flat.amin(1, keepdim=True)).clamp_min(1e-12)
+    """The standard protocol's prediction: min-max normalise each (H, W) map, keep the pixels at or above the
+    value at sorted index H*W/2 (its median), as the LVS and EZ-VSL test scripts do (`infer >= thres`): at least
+    half the image, ties included, so a constant map keeps everything. (N, H, W) -> (N, H, W) bool."""
+    flat = min_max(maps.flatten(1))
     threshold = flat.sort(dim=1).values[:, flat.shape[1] // 2]
-    return (flat > threshold[:, None]).view_as(maps)
+    return (flat >= threshold[:, None]).view_as(maps)
 
 
 def binarize_top(maps: torch.Tensor, areas) -> torch.Tensor:
@@ -187,13 +219,59 @@ def boxes_to_map(boxes, size: int, consensus: bool = False) -> torch.Tensor:
     return (gt / 2).clamp(max=1) if consensus else (gt > 0).float()
 
 
-def which_object(maps: torch.Tensor, masks, present) -> torch.Tensor:
-    """The object each map points at: the one whose mask has the highest mean map value.
-    maps (N, H, W), masks (N, K, H, W) bool, present (N, K) bool -> (N,) object slot."""
+def objectness(grid: torch.Tensor) -> torch.Tensor:
+    """A vision-only map, audio ignored: each cell's mean absolute activation over the channels, as EZ-VSL's
+    object-guided localisation reduces its image network's features. (N, C, H, W) -> (N, H*W)."""
+    return grid.abs().mean(dim=1).flatten(1)
+
+
+def centre_map(n: int, side: int) -> torch.Tensor:
+    """A Gaussian blob in the middle of every image, neither looking nor listening: (n, side*side)."""
+    yy, xx = torch.meshgrid(torch.arange(side) - (side - 1) / 2, torch.arange(side) - (side - 1) / 2, indexing="ij")
+    return torch.exp(-(xx ** 2 + yy ** 2) / side).flatten().expand(n, -1)
+
+
+def min_max(maps: torch.Tensor) -> torch.Tensor:
+    """Each map (N, L) scaled to [0, 1]."""
+    low = maps.amin(1, keepdim=True)
+    return (maps - low) / (maps.amax(1, keepdim=True) - low).clamp_min(1e-12)
+
+
+def object_guided(av_map: torch.Tensor, objectness_map: torch.Tensor, alpha: float = 0.4) -> torch.Tensor:
+    """EZ-VSL's object-guided localisation (OGL) at test time: alpha * AV + (1 - alpha) * objectness, each
+    min-max scaled first; alpha 0.4 is EZ-VSL's default. (N, L), (N, L) -> (N, L)."""
+    return alpha * min_max(av_map) + (1 - alpha) * min_max(objectness_map)
+
+
+def object_scores(maps: torch.Tensor, masks, present) -> torch.Tensor:
+    """The mean map value inside each object's mask, -inf for empty slots.
+    maps (N, H, W), masks (N, K, H, W) bool, present (N, K) bool -> (N, K)."""
     masks = torch.as_tensor(np.asarray(masks), dtype=torch.float32)
     mean = (maps[:, None] * masks).flatten(2).sum(2) / masks.flatten(2).sum(2).clamp_min(1)
     mean[~torch.as_tensor(np.asarray(present))] = -float("inf")
-    return mean.argmax(1)
+    return mean
+
+
+def which_object(maps: torch.Tensor, masks, present) -> torch.Tensor:
+    """The object each map points at: the one whose mask has the highest mean map value.
+    maps (N, H, W), masks (N, K, H, W) bool, present (N, K) bool -> (N,) object slot."""
+    return object_scores(maps, masks, present).argmax(1)
+
+
+def look_alike_pairs(scenes: Scenes, differ: str) -> np.ndarray:
+    """Pairs of objects in one scene that share their shape (so their timbre) and differ only in `differ`,
+    'color' (so only the pitch tells them apart) or 'size' (only the loudness). (M, 3) rows (scene, a, b),
+    each unordered pair once."""
+    same = {"color": ("shape", "size"), "size": ("shape", "color")}[differ]
+    rows = []
+    k = scenes.shape.shape[1]
+    for a in range(k):
+        for b in range(a + 1, k):
+            both = scenes.present[:, a] & scenes.present[:, b]
+            alike = np.logical_and.reduce([getattr(scenes, f)[:, a] == getattr(scenes, f)[:, b] for f in same])
+            differs = getattr(scenes, differ)[:, a] != getattr(scenes, differ)[:, b]
+            rows += [(i, a, b) for i in np.flatnonzero(both & alike & differs)]
+    return np.array(sorted(rows), dtype=np.int64).reshape(-1, 3)
 
 
 def confidence(maps: torch.Tensor, share: float = 0.25) -> torch.Tensor:
@@ -201,3 +279,26 @@ def confidence(maps: torch.Tensor, share: float = 0.25) -> torch.Tensor:
     (N, L) -> (N,)."""
     k = max(1, int(round(maps.shape[1] * share)))
     return maps.topk(k, dim=1).values.mean(1)
+
+
+def localization_scores(maps, gt: torch.Tensor, scenes: Scenes | None = None, sounding=None) -> dict[str, float]:
+    """Every localization metric of the notebook for cell maps (N, L) (or a full-size prediction (N, S, S) bool,
+    taken as it is) against ground-truth maps gt (N, S, S):
+
+    standard protocol (median): share with cIoU >= 0.5, success AUC; size-scaled (true area kept): the same;
+    which object (if scenes and sounding are given): on scenes with two or more objects, the share where the
+    object with the highest mean map value is a sounding one."""
+    size = gt.shape[-1]
+    if maps.dtype == torch.bool:
+        standard = scaled = ciou(maps, gt)
+    else:
+        maps = upsample(maps, size)
+        standard = ciou(binarize_at_median(maps), gt)
+        scaled = ciou(binarize_top(maps, gt.flatten(1).sum(1).long()), gt)
+    out = {"cIoU@0.5": (standard >= 0.5).double().mean().item(), "AUC": success_auc(standard),
+           "cIoU@0.5 (size)": (scaled >= 0.5).double().mean().item(), "AUC (size)": success_auc(scaled)}
+    if scenes is not None and maps.dtype != torch.bool:
+        multi = scenes.present.sum(1) >= 2
+        pointed = which_object(maps, scenes.mask, scenes.present).numpy()
+        out["which object"] = float(np.asarray(sounding)[np.arange(len(pointed)), pointed][multi].mean())
+    return out

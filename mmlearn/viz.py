@@ -169,13 +169,14 @@ def filmstrip(frames, *, fps: int = 25, every: int = 4, title: str = "Video fram
     return axes
 
 
-def attention_rgb(image: np.ndarray, alpha, scale: int = 8) -> np.ndarray:
+def attention_rgb(image: np.ndarray, alpha, scale: int = 8, peak: float | None = None) -> np.ndarray:
     """An image (S, S, 3) uint8 with an attention map over g x g cells (L = g*g weights) laid over it:
-    the image is darkened where attention is low and tinted warm where it is high (normalised to the
-    map's peak). Returns (S*scale, S*scale, 3) uint8, each cell a crisp block."""
+    the image is darkened where attention is low and tinted warm where it is high, relative to `peak`
+    (default: the map's own peak; give one value to compare maps). Returns (S*scale, S*scale, 3) uint8,
+    each cell a crisp block."""
     alpha = np.asarray(alpha.detach().cpu() if hasattr(alpha, "detach") else alpha, dtype=np.float32)
     grid = int(round(np.sqrt(alpha.size)))
-    heat = alpha.reshape(grid, grid) / max(float(alpha.max()), 1e-12)
+    heat = np.clip(alpha.reshape(grid, grid) / max(float(alpha.max() if peak is None else peak), 1e-12), 0, 1)
     side = image.shape[0] * scale
     heat = np.kron(heat, np.ones((side // grid, side // grid), dtype=np.float32))[..., None]
     big = np.kron(image.astype(np.float32) / 255, np.ones((scale, scale, 1), dtype=np.float32))

@@ -23,11 +23,12 @@ def _png(frame: np.ndarray, scale: int) -> str:
     return base64.b64encode(buffer.getvalue()).decode()
 
 
-def _wav(audio: np.ndarray, rate: int) -> str:
+def _wav(audio: np.ndarray, rate: int, peak: float | None = None) -> str:
+    """A WAV as base64, scaled so that `peak` (default: the clip's own peak) plays at 90 % of full scale."""
     import soundfile as sf
 
     buffer = io.BytesIO()
-    peak = max(float(np.abs(audio).max()), 1e-6)
+    peak = max(float(np.abs(audio).max()) if peak is None else peak, 1e-6)
     sf.write(buffer, (audio / peak * 0.9).astype(np.float32), rate, format="WAV", subtype="PCM_16")
     return base64.b64encode(buffer.getvalue()).decode()
 
@@ -154,6 +155,65 @@ def attention_scrubber(image: np.ndarray, words: list[str], alphas, scale: int =
     html = HTML(attention_scrubber_html(image, words, alphas, scale, title))
     display(html)
     return html
+
+
+TRUST_HINT = ("Nothing changes when you click? The player's script has not run: File → Trust Notebook (or run "
+              "this cell). The figure above shows the same maps.")
+
+
+def sounding_objects_html(image: np.ndarray, names: list[str], maps: dict[tuple[bool, ...], np.ndarray],
+                          audio: dict[tuple[bool, ...], np.ndarray], rate: int = 16_000, scale: int = 8,
+                          title: str = "", peak: float | None = None) -> str:
+    """HTML of a player: tick which objects of one scene sound, listen, and see the localization map move.
+
+    names: one label per object; maps and audio: for every combination of ticks (a tuple of bools, one per
+    object; all False = the place's ambience alone) the map over the cells (L,) and the sound (samples,);
+    peak: the map value shown brightest, one for all maps (default: the highest of them), so a weak map looks weak.
+    Everything is precomputed, so it needs no kernel, only a trusted notebook (its script). Until the script
+    runs, a line says what to do (`TRUST_HINT`); the script removes it."""
+    from .viz import attention_rgb
+
+    key = uuid.uuid4().hex[:8]
+    peak = max(float(np.max(m)) for m in maps.values()) if peak is None else peak
+    code = lambda ticks: "".join("1" if t else "0" for t in ticks)  # noqa: E731
+    frames = ",".join(f'"{code(t)}":"data:image/png;base64,{_png(attention_rgb(image, maps[t], scale, peak), 1)}"' for t in maps)
+    loudest = max(float(np.abs(a).max()) for a in audio.values())  # one scale for all: a quiet mix sounds quiet
+    sounds = ",".join(f'"{code(t)}":"data:audio/wav;base64,{_wav(audio[t], rate, loudest)}"' for t in audio)
+    first = next(iter(maps))
+    boxes = "".join(f'<label style="display:block"><input type="checkbox" id="c-{key}-{k}"{" checked" if first[k] else ""}/> '
+                    f'{html.escape(n)}</label>' for k, n in enumerate(names))
+    size = image.shape[0] * scale
+    return f"""
+<div style="font-family:sans-serif;display:flex;gap:14px;align-items:center">
+  <img id="i-{key}" src="data:image/png;base64,{_png(attention_rgb(image, maps[first], scale, peak), 1)}" width="{size}"
+       height="{size}" style="image-rendering:pixelated;border:1px solid #ccc"/>
+  <div style="max-width:420px"><div style="margin-bottom:6px"><b>{html.escape(title)}</b></div>
+    <div style="margin-bottom:6px">which objects sound?</div>{boxes}
+    <audio id="a-{key}" controls src="data:audio/wav;base64,{_wav(audio[first], rate, loudest)}"></audio>
+    <div style="font-size:12px;color:#666">bright cells = where the model hears the sound</div>
+    <div id="h-{key}" style="font-size:12px;color:#b00">{html.escape(TRUST_HINT)}</div></div>
+</div>
+<script>
+(function() {{
+  const frames = {{{frames}}}, sounds = {{{sounds}}}, n = {len(names)};
+  const img = document.getElementById("i-{key}"), audio = document.getElementById("a-{key}");
+  function update() {{
+    let code = "";
+    for (let k = 0; k < n; k++) code += document.getElementById("c-{key}-" + k).checked ? "1" : "0";
+    img.src = frames[code]; audio.src = sounds[code];
+  }}
+  for (let k = 0; k < n; k++) document.getElementById("c-{key}-" + k).addEventListener("change", update);
+  document.getElementById("h-{key}").remove();
+}})();
+</script>"""
+
+
+def sounding_objects_player(image: np.ndarray, names: list[str], maps, audio, rate: int = 16_000, scale: int = 8,
+                            title: str = "", peak: float | None = None) -> None:
+    """Show the sounding-objects player for one scene (see `sounding_objects_html`). Needs no kernel."""
+    from IPython.display import HTML, display
+
+    display(HTML(sounding_objects_html(image, names, maps, audio, rate, scale, title, peak)))
 
 
 KERNEL_NEEDED = ("This explorer needs a running Python kernel: it answers each question live. In a saved or "

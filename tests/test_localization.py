@@ -104,11 +104,13 @@ def test_semi_supervision_uses_only_labelled_clips():
 
 
 # ----------------------------------------------------------------------------------------- protocol
-def test_median_binarisation_keeps_pixels_above_the_median_value():
+def test_median_binarisation_keeps_pixels_at_or_above_the_median_value():
     maps = torch.arange(16.0).view(1, 4, 4)
     kept = loc.binarize_at_median(maps)
-    assert kept.sum() == 7 and kept.flatten()[9:].all() and not kept.flatten()[:9].any()  # > sorted[8]
-    assert loc.binarize_at_median(torch.ones(1, 4, 4)).sum() == 0                        # a constant map keeps nothing
+    assert kept.sum() == 8 and kept.flatten()[8:].all() and not kept.flatten()[:8].any()  # >= sorted[8]
+    assert loc.binarize_at_median(torch.ones(1, 4, 4)).all()                             # a constant map keeps everything
+    ties = torch.tensor([0.0] * 12 + [1, 2, 3, 4]).view(1, 4, 4)                          # the median value is the minimum:
+    assert loc.binarize_at_median(ties).all()                                             # every tied pixel is kept
     assert loc.binarize_top(maps, [3]).flatten().nonzero().flatten().tolist() == [13, 14, 15]
 
 

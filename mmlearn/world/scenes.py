@@ -89,6 +89,10 @@ class Scenes:
     def __iter__(self):
         return (self[i] for i in range(len(self)))
 
+    def take(self, index) -> "Scenes":
+        """A batch of some of these scenes: index is anything numpy indexes with (a slice, a list, an array)."""
+        return Scenes(*(getattr(self, f)[index] for f in Scenes.__dataclass_fields__))
+
     @staticmethod
     def from_scene(scene: Scene) -> "Scenes":
         """A batch of one, from a single Scene record (for the vectorised functions)."""

@@ -1,0 +1,94 @@
+"""Checkers for notebook 07 (sound-source localization): the audio-visual attention map and cIoU."""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from .common import call, close, fail, passed
+
+
+def audio_visual_map(fn, exercise: str = "07.1") -> None:
+    """Check fn(cells (B, L, D), audio (B, D)) -> (B, L): softmax over cells of ReLU(cosine(cell, audio)).
+    The inputs are *not* unit vectors, so a plain dot product is caught."""
+    from ..localization import attention_map
+
+    gen = torch.Generator().manual_seed(0)
+    for b, l, d in [(3, 16, 8), (2, 9, 5)]:
+        cells = torch.randn(b, l, d, generator=gen, dtype=torch.float64) * torch.rand(b, l, 1, generator=gen, dtype=torch.float64).mul(3).add(0.2)
+        audio = torch.randn(b, d, generator=gen, dtype=torch.float64) * 2.5
+        unit_cells, unit_audio = F.normalize(cells, dim=-1), F.normalize(audio, dim=-1)
+        cos = torch.einsum("bld,bd->bl", unit_cells, unit_audio)
+        want = attention_map(unit_cells, unit_audio)
+        out = call(exercise, fn, cells.clone(), audio.clone())
+        if not torch.is_tensor(out):
+            fail(exercise, f"return a tensor, got {type(out).__name__}.")
+        if out.shape == (b, l, d):
+            fail(exercise, "one number per cell: sum the product over the feature axis D (a dot product of unit vectors).")
+        if out.shape != (b, l):
+            fail(exercise, f"expected shape (B, L) = {(b, l)}, got {tuple(out.shape)}.")
+        if close(out, cos):
+            fail(exercise, "that is the cosine itself; the map is softmax over the cells of ReLU(cosine).")
+        if close(out, F.relu(cos)):
+            fail(exercise, "ReLU(cosine) is not yet a map: take a softmax over the cells so each row sums to 1.")
+        raw = torch.einsum("bld,bd->bl", cells, audio)
+        if close(out, torch.softmax(F.relu(raw), dim=1)) or close(out, torch.softmax(raw, dim=1)):
+            fail(exercise, "L2-normalise each cell and the audio vector over the feature axis first: the score is a "
+                           "cosine, not a raw dot product (F.normalize(x, dim=-1)).")
+        if close(out, torch.softmax(cos, dim=1)):
+            fail(exercise, "apply the ReLU before the softmax: cells that point away from the sound all get the "
+                           "same (smallest) weight, instead of being ranked by how far away they point.")
+        if close(out, torch.softmax(F.relu(cos), dim=0)):
+            fail(exercise, "the softmax runs over the cells of one image (dim=1), not over the batch.")
+        if close(out, torch.sigmoid(cos)) or close(out, torch.sigmoid(F.relu(cos))):
+            fail(exercise, "a sigmoid scores each cell on its own; Senocak's map is a softmax over the cells.")
+        if not close(out.sum(1), torch.ones(b, dtype=out.dtype)):
+            fail(exercise, "each image's map should sum to 1 over its cells.")
+        if not close(out, want, 1e-6):
+            fail(exercise, "wrong values: softmax over cells of ReLU(<cell / |cell|, audio / |audio|>).")
+    passed(exercise, "softmax over cells of ReLU(cosine) matches the reference, on vectors that are not unit length.")
+
+
+def ciou(fn, exercise: str = "07.2") -> None:
+    """Check fn(pred (N, H, W) bool, gt (N, H, W) in [0, 1]) -> (N,) consensus IoU, on maps where annotators
+    disagree (gt 0.5), so that it differs from the plain IoU of gt > 0."""
+    from ..metrics import ciou as reference
+
+    gen = torch.Generator().manual_seed(0)
+    gt = torch.zeros(4, 8, 8, dtype=torch.float64)
+    for i in range(4):  # two annotator boxes per image: where both agree 1, where one marked 0.5
+        for _ in range(2):
+            x0, y0 = torch.randint(0, 5, (2,), generator=gen).tolist()
+            gt[i, y0:y0 + 3 + i % 2, x0:x0 + 4] += 1
+    gt = (gt / 2).clamp(max=1)
+    pred = torch.rand(4, 8, 8, generator=gen) > 0.6
+    p, g = pred.double(), gt
+    want = reference(pred, gt)
+    out = call(exercise, fn, pred.clone(), gt.clone())
+    if not torch.is_tensor(out):
+        fail(exercise, f"return a tensor, got {type(out).__name__}.")
+    out = out.double()
+    if out.ndim == 0:
+        fail(exercise, "one cIoU per image, shape (N,): sum over the pixels of each map, not over the batch.")
+    if out.shape != want.shape:
+        fail(exercise, f"expected shape (N,) = {tuple(want.shape)}, got {tuple(out.shape)}.")
+    inter = (p * g).flatten(1).sum(1)
+    hard = (g > 0).double()
+    if close(out, (p * hard).flatten(1).sum(1) / ((p + hard) > 0).double().flatten(1).sum(1)):
+        fail(exercise, "that is the IoU of the box union (gt > 0). cIoU keeps the annotators' consensus: the "
+                       "intersection is sum(pred * gt), and the denominator sum(gt) + sum(pred * [gt == 0]).")
+    if close(out, inter / g.flatten(1).sum(1)):
+        fail(exercise, "that is recall, sum(pred * gt) / sum(gt): add the false alarms, sum(pred * [gt == 0]), to "
+                       "the denominator, or a map that marks every pixel scores 1.")
+    if close(out, inter / p.flatten(1).sum(1)):
+        fail(exercise, "that is precision: the denominator is sum(gt) + sum(pred * [gt == 0]).")
+    if close(out, inter / (g + p).flatten(1).sum(1)):
+        fail(exercise, "sum(gt) + sum(pred) counts the overlap twice: only pred outside the ground truth, "
+                       "sum(pred * [gt == 0]), joins sum(gt).")
+    if close(out, inter / (g.flatten(1).sum(1) + (p * (1 - g)).flatten(1).sum(1))):
+        fail(exercise, "pred * (1 - gt) also counts half of each half-agreed pixel as a false alarm; the "
+                       "protocol counts only pixels with gt == 0.")
+    if not close(out, want, 1e-6):
+        fail(exercise, "wrong values: sum(pred * gt) / (sum(gt) + sum(pred * [gt == 0])) per image.")
+    if not close(call(exercise, fn, torch.zeros(1, 4, 4, dtype=torch.bool), gt[:1, :4, :4].clone()), torch.zeros(1, dtype=torch.float64)):
+        fail(exercise, "an empty prediction has cIoU 0.")
+    passed(exercise, "cIoU per image matches the reference on maps where the annotators disagree.")
