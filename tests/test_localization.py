@@ -171,3 +171,69 @@ def test_ground_truth_maps_from_boxes():
     assert union.sum() == 16 + 16 - 4 and union.max() == 1
     consensus = loc.boxes_to_map(boxes, 8, consensus=True)
     assert consensus[3, 3] == 1 and consensus[0, 0] == 0.5 and consensus[7, 7] == 0   # two annotators, one, none
+
+
+# ----------------------------------------------------------------------------------------- data and baselines
+def scenes_by_hand():
+    """Two 8x8 scenes: scene 0 holds a red circle (top-left) and a blue circle (bottom-right), the same shape
+    and size; scene 1 one large square in the middle and nothing else."""
+    from mmlearn.world import Scenes
+
+    mask = np.zeros((2, 3, 8, 8), bool)
+    mask[0, 0, 0:2, 0:2] = mask[0, 1, 5:8, 5:8] = mask[1, 0, 2:6, 2:6] = True
+    from mmlearn.world.scenes import mask_boxes
+    return Scenes(image=np.zeros((2, 8, 8, 3), np.uint8), place=np.array([0, 1]),
+                  shape=np.array([[0, 0, -1], [1, -1, -1]]), color=np.array([[0, 2, -1], [1, -1, -1]]),
+                  size=np.array([[0, 0, -1], [1, -1, -1]]), center=np.zeros((2, 3, 2), np.float32),
+                  box=mask_boxes(mask), mask=mask)
+
+
+def test_one_sounding_picks_one_present_object_uniformly():
+    present = np.array([[True, True, True]] * 3000 + [[True, False, False]])
+    sounding = loc.one_sounding(present, np.random.default_rng(0))
+    assert (sounding.sum(1) == 1).all() and not (sounding & ~present).any()
+    assert np.allclose(sounding[:3000].mean(0), 1 / 3, atol=0.03)
+
+
+def test_scene_audio_is_deterministic_and_hears_the_sounding_object():
+    from mmlearn.world import World
+
+    scenes = World().split("test", 6, language=False).scenes
+    sounding = loc.one_sounding(scenes.present, np.random.default_rng(0))
+    a = loc.scene_audio_stats(scenes, sounding, seed=1, chunk=4)
+    assert torch.equal(a, loc.scene_audio_stats(scenes, sounding, seed=1, chunk=4))
+    silent = loc.scene_audio_stats(scenes, np.zeros_like(sounding), seed=1, chunk=4)
+    n_mels = a.shape[1] // 2
+    assert (a[:, :n_mels].mean(1) > silent[:, :n_mels].mean(1)).all()   # an object adds energy: louder on average
+
+
+def test_ground_truth_is_the_union_of_the_sounding_boxes_and_pairs_are_found():
+    scenes = scenes_by_hand()
+    gt = loc.sounding_box_maps(scenes, np.array([[True, True, False], [True, False, False]]), 8)
+    assert gt[0].sum() == 4 + 9 and gt[1].sum() == 16 and gt[0, 0, 0] == 1 and gt[0, 3, 3] == 0
+    assert loc.look_alike_pairs(scenes, "color").tolist() == [[0, 0, 1]]      # same shape and size, colours differ
+    assert loc.look_alike_pairs(scenes, "size").tolist() == []
+
+
+def test_trivial_maps():
+    grid = torch.zeros(1, 3, 2, 2)
+    grid[0, :, 1, 0] = torch.tensor([1.0, -2.0, 3.0])
+    assert loc.objectness(grid).tolist() == [[0.0, 0.0, 2.0, 0.0]]           # mean |activation| per cell
+    centre = loc.centre_map(2, 5)
+    assert centre.shape == (2, 25) and centre[0].argmax() == 12 and torch.allclose(centre[0], centre[0].flip(0))
+    av, obj = torch.tensor([[0.0, 2.0, 4.0]]), torch.tensor([[10.0, 20.0, 10.0]])
+    assert torch.allclose(loc.object_guided(av, obj, alpha=0.4), torch.tensor([[0.0, 0.8, 0.4]]))
+
+
+def test_localization_scores_of_a_perfect_map_a_wrong_one_and_the_whole_image():
+    scenes = scenes_by_hand()
+    sounding = np.array([[False, True, False], [True, False, False]])
+    gt = loc.sounding_box_maps(scenes, sounding, 8)
+    perfect = loc.localization_scores(gt.flatten(1), gt, scenes, sounding)       # the map is the box itself
+    assert perfect["cIoU@0.5 (size)"] == 1 and perfect["which object"] == 1
+    wrong = torch.zeros(2, 8, 8)
+    wrong[0, :2, :2] = 1                                                            # the silent look-alike
+    assert loc.localization_scores(wrong.flatten(1), gt, scenes, sounding)["which object"] == 0
+    whole = loc.localization_scores(torch.ones(2, 8, 8, dtype=torch.bool), gt)
+    assert whole["cIoU@0.5"] == 0 and "which object" not in whole                 # cIoU = box area: 9/64 and 16/64
+    assert whole["AUC"] == whole["AUC (size)"] == pytest.approx(success_auc([9 / 64, 16 / 64]))

@@ -90,3 +90,20 @@ def test_widget_html_escapes_captions_titles_and_words():
     face = talking_face_html(np.zeros((3, 8, 8, 3), dtype=np.uint8), np.zeros(1600, dtype=np.float32),
                              caption="<img src=x onerror=alert(1)>")
     assert "<img src=x" not in face and "&lt;img src=x" in face
+
+
+def test_sounding_objects_player_holds_every_combination_and_says_what_to_do_without_its_script():
+    import html
+
+    from mmlearn.widgets import TRUST_HINT, sounding_objects_html
+
+    combos = [(False, False), (True, False), (False, True), (True, True)]
+    maps = {c: np.full(4, 0.5 * sum(c)) for c in combos}
+    audio = {c: np.full(800, 0.1 * (1 + sum(c)), dtype=np.float32) for c in combos}
+    page = sounding_objects_html(np.zeros((4, 4, 3), np.uint8), ["<i>red</i> circle", "blue square"], maps, audio,
+                                 title="scene & co")
+    for c in combos:
+        key = "".join("1" if t else "0" for t in c)
+        assert page.count(f'"{key}":"data:image/png') == 1 and page.count(f'"{key}":"data:audio/wav') == 1
+    assert "&lt;i&gt;red&lt;/i&gt; circle" in page and "scene &amp; co" in page and "<i>red" not in page
+    assert html.escape(TRUST_HINT) in page and '.remove()' in page       # the hint is there until the script runs

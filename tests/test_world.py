@@ -245,3 +245,13 @@ def test_every_word_the_world_says_is_in_its_vocabulary(world):
     texts = [c for caps in split.captions for c in caps] + [q.text for qs in split.questions for q in qs]
     texts += [q.answer for qs in split.questions for q in qs]
     assert not {w for t in texts for w in vocab.unknown_words(t)}
+
+
+def test_take_keeps_every_field_of_the_chosen_scenes(train):
+    scenes = train.scenes
+    some = scenes.take([3, 0, 3])
+    assert len(some) == 3 and [(o.shape, o.color, o.box) for o in some[2].objects] == \
+        [(o.shape, o.color, o.box) for o in scenes[3].objects]
+    for name in ("image", "place", "shape", "color", "size", "center", "box", "mask"):
+        assert np.array_equal(getattr(some, name), getattr(scenes, name)[[3, 0, 3]])
+    assert np.array_equal(scenes.take(slice(0, 5)).image, scenes.image[:5])
