@@ -285,7 +285,8 @@ def localization_scores(maps, gt: torch.Tensor, scenes: Scenes | None = None, so
     """Every localization metric of the notebook for cell maps (N, L) (or a full-size prediction (N, S, S) bool,
     taken as it is) against ground-truth maps gt (N, S, S):
 
-    standard protocol (median): share with cIoU >= 0.5, success AUC; size-scaled (true area kept): the same;
+    standard protocol (median): share with cIoU >= 0.5, success AUC, the mean share of the image marked;
+    size-scaled (the true area kept, an oracle for the size): share with cIoU >= 0.5, success AUC;
     which object (if scenes and sounding are given): on scenes with two or more objects, the share where the
     object with the highest mean map value is a sounding one."""
     size = gt.shape[-1]
@@ -295,10 +296,23 @@ def localization_scores(maps, gt: torch.Tensor, scenes: Scenes | None = None, so
         maps = upsample(maps, size)
         standard = ciou(binarize_at_median(maps), gt)
         scaled = ciou(binarize_top(maps, gt.flatten(1).sum(1).long()), gt)
+    kept = maps if maps.dtype == torch.bool else binarize_at_median(maps)
     out = {"cIoU@0.5": (standard >= 0.5).double().mean().item(), "AUC": success_auc(standard),
+           "area kept (median)": kept.flatten(1).double().mean().item(),
            "cIoU@0.5 (size)": (scaled >= 0.5).double().mean().item(), "AUC (size)": success_auc(scaled)}
     if scenes is not None and maps.dtype != torch.bool:
         multi = scenes.present.sum(1) >= 2
         pointed = which_object(maps, scenes.mask, scenes.present).numpy()
         out["which object"] = float(np.asarray(sounding)[np.arange(len(pointed)), pointed][multi].mean())
     return out
+
+
+def pixel_shares(kept: torch.Tensor, scenes: Scenes, sounding) -> dict[str, float]:
+    """Where the marked pixels kept (N, H, W) bool lie: the shares on the sounding objects' masks, on the silent
+    objects' masks and on the background (they sum to 1)."""
+    sounding = np.asarray(sounding, bool)
+    on = torch.as_tensor((scenes.mask & sounding[:, :, None, None]).any(1))
+    off = torch.as_tensor((scenes.mask & ~sounding[:, :, None, None]).any(1))
+    total = kept.sum().clamp_min(1).item()
+    return {"sounding object": (kept & on).sum().item() / total, "silent objects": (kept & off).sum().item() / total,
+            "background": (kept & ~on & ~off).sum().item() / total}

@@ -237,3 +237,11 @@ def test_localization_scores_of_a_perfect_map_a_wrong_one_and_the_whole_image():
     whole = loc.localization_scores(torch.ones(2, 8, 8, dtype=torch.bool), gt)
     assert whole["cIoU@0.5"] == 0 and "which object" not in whole                 # cIoU = box area: 9/64 and 16/64
     assert whole["AUC"] == whole["AUC (size)"] == pytest.approx(success_auc([9 / 64, 16 / 64]))
+
+
+def test_pixel_shares_say_where_the_marked_pixels_lie():
+    scenes = scenes_by_hand()
+    sounding = np.array([[False, True, False], [True, False, False]])
+    kept = torch.zeros(2, 8, 8, dtype=torch.bool)
+    kept[0, 0, 0] = kept[0, 7, 7] = kept[0, 4, 0] = kept[1, 3, 3] = True    # silent object, sounding, background, sounding
+    assert loc.pixel_shares(kept, scenes, sounding) == {"sounding object": 0.5, "silent objects": 0.25, "background": 0.25}
