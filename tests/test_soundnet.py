@@ -1,7 +1,6 @@
 """SoundNet (notebook 06): layer lengths, the distillation loss by hand, a student that learns, the teachers."""
 import math
 
-import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
