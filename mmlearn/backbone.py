@@ -25,8 +25,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .core import (DATA, ROOT, DatasetFormatError, atomic_set, atomic_write, finish_interrupted_write, images_to_tensor,
-                   seed_everything)
+from .core import (DATA, ROOT, DatasetFormatError, atomic_write, finish_interrupted_write, images_to_tensor,
+                   load_weights, save_weights, seed_everything, sha256, verify_weights)
 from .train import batches_of, fit
 from .world import COLORS, PLACES, SHAPES, SIZES, VERSION, World
 
@@ -171,21 +171,10 @@ def pretrain(steps: int = 1_500, batch_size: int = 128, pool: int = 40_000, seed
 
 
 # ----------------------------------------------------------------------------------------- checkpoint
-def sha256(path: str | Path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-
-
 def save(trunk: WorldCNN, path: str | Path = CHECKPOINT) -> str:
     """Save the trunk's weights and their sha256 beside them (<path>.sha256); return the digest.
-
-    All-or-nothing: the checkpoint and its checksum are replaced together, so an interrupted save leaves
-    the previous pair, never a new checkpoint with the old hash."""
-    path = Path(path)
-    with atomic_set(path.parent, [path.name, f"{path.name}.sha256"]) as staging:
-        torch.save({k: v.clone() for k, v in trunk.state_dict().items()}, staging / path.name)
-        digest = sha256(staging / path.name)
-        (staging / f"{path.name}.sha256").write_text(f"{digest}  {path.name}\n")
-    return digest
+    All-or-nothing (`core.save_weights`): an interrupted save leaves the previous pair."""
+    return save_weights(trunk.state_dict(), path)
 
 
 def load(path: str | Path = CHECKPOINT, retrain: bool = True, **pretrain_kwargs) -> Extractor:
@@ -204,27 +193,10 @@ def load(path: str | Path = CHECKPOINT, retrain: bool = True, **pretrain_kwargs)
         print(f"world backbone: {path} is missing; retraining it now (a few minutes; "
               "`python scripts/pretrain_backbone.py` does the same) ...", flush=True)
         save(pretrain(**pretrain_kwargs), path)
-    elif not Path(f"{path}.sha256").exists():
-        raise FileNotFoundError(f"world backbone: {path}.sha256 (its recorded checksum) is missing. {rebuild}")
-    elif sha256(path) != Path(f"{path}.sha256").read_text().split()[0]:
-        raise FileNotFoundError(f"world backbone: {path} does not match its recorded sha256 (corrupt or changed); "
-                                f"it was left as it is. {rebuild}")
+    verify_weights(path, "world backbone", rebuild)
     trunk = WorldCNN()
     trunk.load_state_dict(load_weights(path, "world backbone checkpoint"))
     return Extractor(trunk)
-
-
-def load_weights(path: str | Path, what: str) -> dict:
-    """torch.load(path, weights_only=True), with any failure turned into a DatasetFormatError naming the file
-    (never a hint to load it unsafely)."""
-    try:
-        data = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as error:  # noqa: BLE001 - pickle, zip and EOF errors all mean "not a valid file"
-        first = str(error).strip().splitlines()[0][:120] if str(error).strip() else type(error).__name__
-        raise DatasetFormatError(f"{path}: not a valid {what} ({first})") from None
-    if not isinstance(data, dict):
-        raise DatasetFormatError(f"{path}: not a valid {what} (holds a {type(data).__name__}, not a dict of tensors)")
-    return data
 
 
 # ----------------------------------------------------------------------------------------- features

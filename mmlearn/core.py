@@ -10,10 +10,12 @@ Reproducibility, device choice and the budget profile — the first cell of ever
 and the few things every module needs: where the project's files are (`ROOT`, `DATA`), writing files
 so that an interruption loses nothing (`atomic_write` for one file, `atomic_set` for several that belong
 together, `write_json`), reading dataset files with clear errors (`read_json`, `path_inside`,
-`DatasetFormatError`), and images as tensors (`images_to_tensor`).
+`DatasetFormatError`), shipped weights with their checksum (`save_weights`, `verify_weights`, `load_weights`),
+and images as tensors (`images_to_tensor`).
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import random
@@ -222,3 +224,47 @@ def path_inside(path, folder: Path, name, where) -> Path:
 def images_to_tensor(images: np.ndarray) -> torch.Tensor:
     """(N, H, W, 3) uint8 -> (N, 3, H, W) float in [0, 1]."""
     return torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2).float().div_(255)
+
+
+# ----------------------------------------------------------------------------------------- shipped weights
+def sha256(path: str | Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def save_weights(state: dict, path: str | Path) -> str:
+    """Save a state dict and its sha256 beside it (<path>.sha256); return the digest. All-or-nothing: the
+    weights and their checksum are replaced together, so an interrupted save leaves the previous pair."""
+    path = Path(path)
+    with atomic_set(path.parent, [path.name, f"{path.name}.sha256"]) as staging:
+        torch.save({k: v.detach().clone() for k, v in state.items()}, staging / path.name)
+        digest = sha256(staging / path.name)
+        (staging / f"{path.name}.sha256").write_text(f"{digest}  {path.name}\n")
+    return digest
+
+
+def verify_weights(path: str | Path, what: str, rebuild: str) -> None:
+    """Check shipped weights against their recorded sha256, after finishing an interrupted save. A missing,
+    changed or unchecksummed file raises FileNotFoundError naming it and saying how to `rebuild` it; nothing
+    is overwritten here."""
+    path = Path(path)
+    finish_interrupted_write(path.parent)
+    if not path.exists():
+        raise FileNotFoundError(f"{what}: {path} is missing. {rebuild}")
+    if not Path(f"{path}.sha256").exists():
+        raise FileNotFoundError(f"{what}: {path}.sha256 (its recorded checksum) is missing. {rebuild}")
+    if sha256(path) != Path(f"{path}.sha256").read_text().split()[0]:
+        raise FileNotFoundError(f"{what}: {path} does not match its recorded sha256 (corrupt or changed); "
+                                f"it was left as it is. {rebuild}")
+
+
+def load_weights(path: str | Path, what: str) -> dict:
+    """torch.load(path, weights_only=True), with any failure turned into a DatasetFormatError naming the file
+    (never a hint to load it unsafely)."""
+    try:
+        data = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:  # noqa: BLE001 - pickle, zip and EOF errors all mean "not a valid file"
+        first = str(error).strip().splitlines()[0][:120] if str(error).strip() else type(error).__name__
+        raise DatasetFormatError(f"{path}: not a valid {what} ({first})") from None
+    if not isinstance(data, dict):
+        raise DatasetFormatError(f"{path}: not a valid {what} (holds a {type(data).__name__}, not a dict of tensors)")
+    return data
