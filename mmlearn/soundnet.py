@@ -17,9 +17,20 @@ distributions (B, classes, T); teacher distributions (B, classes), one per clip,
 """
 from __future__ import annotations
 
+from pathlib import Path
+
+import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+from .backbone import cell_targets, linear_probe
+from .core import DATA, load_weights, save_weights, verify_weights
+from .world import PLACES, SHAPES
+from .world.scenes import Scenes
+from .world.sounds import SAMPLE_RATE, render_scene_audio
+
+CHECKPOINT = DATA / "soundnet_student.pt"          # the longer-trained student, made by scripts/distil_soundnet.py
 
 WAVE_SCALE = 256.0                                 # SoundNet feeds waveforms in [-256, 256]
 KERNELS = (64, 32, 16, 8, 4, 4, 4)                 # conv1..conv7, as in SoundNet
@@ -80,15 +91,19 @@ class SoundNetStudent(nn.Module):
         return F.log_softmax(self.objects(x), dim=1), F.log_softmax(self.scenes(x), dim=1)
 
 
+def kl_to_teacher(log_student: torch.Tensor, teacher: torch.Tensor) -> torch.Tensor:
+    """One head's KL(teacher || student), summed over classes and time steps, averaged over clips.
+    log_student (B, C, T) log-probabilities; teacher (B, C) probabilities, the same at every step."""
+    teacher = teacher[:, :, None].expand_as(log_student)
+    return (teacher * (torch.log(teacher.clamp_min(1e-12)) - log_student)).sum(dim=(1, 2)).mean()
+
+
 def distillation_loss(log_objects: torch.Tensor, log_scenes: torch.Tensor, teacher_objects: torch.Tensor,
                       teacher_scenes: torch.Tensor) -> torch.Tensor:
-    """SoundNet's loss: sum over the two heads and the T time steps of KL(teacher || student), mean over clips.
-    log_objects (B, K, T), log_scenes (B, S, T): the student's log-probabilities; teacher_objects (B, K),
-    teacher_scenes (B, S): the teachers' per-clip distributions, the same at every time step."""
-    def kl(log_student, teacher):
-        teacher = teacher[:, :, None].expand_as(log_student)
-        return (teacher * (torch.log(teacher.clamp_min(1e-12)) - log_student)).sum(dim=(1, 2))
-    return (kl(log_objects, teacher_objects) + kl(log_scenes, teacher_scenes)).mean()
+    """SoundNet's loss: the sum over the two heads and the T time steps of KL(teacher || student), mean over
+    clips. log_objects (B, K, T), log_scenes (B, S, T): the student's log-probabilities; teacher_objects (B, K),
+    teacher_scenes (B, S): the teachers' per-clip distributions."""
+    return kl_to_teacher(log_objects, teacher_objects) + kl_to_teacher(log_scenes, teacher_scenes)
 
 
 # ----------------------------------------------------------------------------------------- teachers
@@ -112,3 +127,84 @@ class VisualTeachers(nn.Module):
         objects = p[:, :-1].sum(dim=(2, 3))                # shape mass over the object cells
         objects = objects / objects.sum(1, keepdim=True).clamp_min(1e-12)
         return objects, scenes.softmax(dim=1)
+
+
+def train_teachers(grid: torch.Tensor, scenes: Scenes, steps: int = 300, seed: int = 0) -> VisualTeachers:
+    """Fit the two teacher heads on labelled images: per cell, which shape covers it (or none: the backbone's
+    pretraining targets); per image, its place. Returns the teachers, frozen (eval mode)."""
+    from .core import seed_everything
+    from .train import batches_of, fit
+
+    targets = cell_targets(scenes, grid=grid.shape[-1])
+    cells = torch.from_numpy(np.where(targets["presence"] > 0, targets["shape"], len(SHAPES))).long()
+    place = torch.from_numpy(scenes.place).long()
+    seed_everything(seed)
+    teachers = VisualTeachers(grid.shape[1], len(SHAPES), len(PLACES))
+
+    def loss(model, batch):
+        cell_logits, scene_logits = model.logits(batch[0])
+        return F.cross_entropy(cell_logits, batch[1]) + F.cross_entropy(scene_logits, batch[2])
+
+    fit(teachers, loss, batches_of(grid, cells, place, batch_size=256), steps=steps, lr=3e-3, seed=seed,
+        desc="visual teachers", progress=False)
+    return teachers.eval().requires_grad_(False)
+
+
+def scene_sounds(scenes: Scenes, seed: int, sounding=None, chunk: int = 250) -> torch.Tensor:
+    """The sound of each scene (every object sounding unless `sounding` (N, K) says otherwise, over the place's
+    ambience), 1 s at the world's rate: (N, samples) float32, rendered a chunk at a time."""
+    rng, out = np.random.default_rng(seed), []
+    for i in range(0, len(scenes), chunk):
+        part = scenes.take(slice(i, i + chunk))
+        out.append(render_scene_audio(part, rng, None if sounding is None else np.asarray(sounding)[i:i + chunk])[0])
+    return torch.from_numpy(np.concatenate(out))
+
+
+@torch.no_grad()
+def layer_features(student: SoundNetStudent, waves: torch.Tensor, batch_size: int = 250) -> dict[str, torch.Tensor]:
+    """Each layer's activations averaged over time, one vector per clip: {'conv1': (N, C1), ...} (SoundNet's
+    evaluation averages its classifier's scores over the windows of a clip)."""
+    student.eval()
+    out: dict[str, list] = {}
+    for chunk in waves.split(batch_size):
+        for name, a in student.features(chunk).items():
+            out.setdefault(name, []).append(a.mean(-1))
+    return {name: torch.cat(parts) for name, parts in out.items()}
+
+
+def mfcc_stats(waves: torch.Tensor, n_mfcc: int = 20, sample_rate: int = SAMPLE_RATE) -> torch.Tensor:
+    """The hand-crafted baseline: the mean and standard deviation over time of 20 MFCCs, (N, 2 * n_mfcc)."""
+    import torchaudio
+
+    mfcc = torchaudio.transforms.MFCC(sample_rate, n_mfcc=n_mfcc, melkwargs=dict(n_fft=512, hop_length=160, n_mels=40))
+    with torch.no_grad():
+        m = mfcc(torch.as_tensor(waves, dtype=torch.float32))
+    return torch.cat([m.mean(-1), m.std(-1)], dim=1)
+
+
+def probe_by_folds(features: torch.Tensor, targets, folds) -> tuple[float, list[float]]:
+    """ESC-50's protocol: for each fold, a linear classifier (logistic regression) trained on the other folds is
+    tested on it; returns the mean accuracy and the per-fold ones. A clip is tested only in its own fold; the
+    classifiers start from seeded weights, so the same features always give the same numbers."""
+    targets, folds = torch.as_tensor(np.asarray(targets)).long(), np.asarray(folds)
+    accuracies = []
+    for fold in np.unique(folds):
+        test = torch.from_numpy(folds == fold)
+        torch.manual_seed(int(fold))                     # the classifier's initial weights: the same every call
+        accuracies.append(linear_probe(features[~test], targets[~test], features[test], targets[test]))
+    return float(np.mean(accuracies)), accuracies
+
+
+# ----------------------------------------------------------------------------------------- shipped student
+def save_student(student: SoundNetStudent, path: str | Path = CHECKPOINT) -> str:
+    """The student's weights and their sha256, written together; returns the digest."""
+    return save_weights(student.state_dict(), path)
+
+
+def load_student(path: str | Path = CHECKPOINT) -> SoundNetStudent:
+    """The shipped student (objects = the world's shapes, scenes = its places), checked against its sha256."""
+    verify_weights(path, "SoundNet student", "Restore it (`git checkout -- data/`) or rebuild it with "
+                                              "`python scripts/distil_soundnet.py`.")
+    student = SoundNetStudent(len(SHAPES), len(PLACES))
+    student.load_state_dict(load_weights(path, "SoundNet student checkpoint"))
+    return student.eval()

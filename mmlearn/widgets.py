@@ -158,7 +158,7 @@ def attention_scrubber(image: np.ndarray, words: list[str], alphas, scale: int =
 
 
 TRUST_HINT = ("Nothing changes when you click? The player's script has not run: File → Trust Notebook (or run "
-              "this cell). The figure above shows the same maps.")
+              "this cell). The figure above shows the same thing.")
 
 
 def sounding_objects_html(image: np.ndarray, names: list[str], maps: dict[tuple[bool, ...], np.ndarray],
@@ -214,6 +214,49 @@ def sounding_objects_player(image: np.ndarray, names: list[str], maps, audio, ra
     from IPython.display import HTML, display
 
     display(HTML(sounding_objects_html(image, names, maps, audio, rate, scale, title, peak)))
+
+
+def clip_gallery_html(groups: dict[str, list[tuple[np.ndarray, np.ndarray, str]]], rate: int = 16_000, scale: int = 3,
+                      title: str = "", label: str = "show:") -> str:
+    """HTML of a gallery: pick a group from a menu and see its clips, each an image, a caption and a player.
+
+    groups: {name: [(image (H, W, 3) uint8, sound (samples,), caption), ...]}. Everything is embedded, so it
+    needs no kernel, only a trusted notebook; until its script runs, the first group shows and a line says
+    what to do (`TRUST_HINT`)."""
+    key = uuid.uuid4().hex[:8]
+    options = "".join(f'<option value="{g}">{html.escape(name)}</option>' for g, name in enumerate(groups))
+    panels = []
+    for g, clips in enumerate(groups.values()):
+        cards = "".join(
+            f'<div style="text-align:center;font-size:12px;width:{max(image.shape[1] * scale, 150)}px">'
+            f'<img src="data:image/png;base64,{_png(image, scale)}" style="image-rendering:pixelated"/><br/>'
+            f'{html.escape(caption)}<br/><audio controls style="width:150px" src="data:audio/wav;base64,{_wav(sound, rate)}">'
+            f'</audio></div>' for image, sound, caption in clips)
+        shown = "flex" if g == 0 else "none"
+        panels.append(f'<div id="g-{key}-{g}" style="display:{shown};gap:10px;flex-wrap:wrap">{cards}</div>')
+    return f"""
+<div style="font-family:sans-serif"><div style="margin-bottom:6px"><b>{html.escape(title)}</b></div>
+  <label>{html.escape(label)} <select id="s-{key}">{options}</select></label>
+  <div id="h-{key}" style="font-size:12px;color:#b00">{html.escape(TRUST_HINT)}</div>
+  <div style="margin-top:8px">{"".join(panels)}</div>
+</div>
+<script>
+(function() {{
+  const menu = document.getElementById("s-{key}"), n = {len(groups)};
+  menu.addEventListener("change", function() {{
+    for (let g = 0; g < n; g++)
+      document.getElementById("g-{key}-" + g).style.display = (String(g) === menu.value) ? "flex" : "none";
+  }});
+  document.getElementById("h-{key}").remove();
+}})();
+</script>"""
+
+
+def clip_gallery(groups, rate: int = 16_000, scale: int = 3, title: str = "", label: str = "show:") -> None:
+    """Show the clip gallery (see `clip_gallery_html`). Needs no kernel."""
+    from IPython.display import HTML, display
+
+    display(HTML(clip_gallery_html(groups, rate, scale, title, label)))
 
 
 KERNEL_NEEDED = ("This explorer needs a running Python kernel: it answers each question live. In a saved or "

@@ -106,12 +106,14 @@ def _soft_attention(features, hidden, encoder_att, decoder_att, full_att):
 
 
 def _references():
-    from mmlearn import captioning, localization, metrics, retrieval, word2vec
+    from mmlearn import captioning, localization, metrics, retrieval, soundnet, word2vec
     from mmlearn.fusion import append_one
     unit = lambda x: torch.nn.functional.normalize(x, dim=-1)  # noqa: E731
     return {
         "audio_visual_map": lambda cells, audio: localization.attention_map(unit(cells), unit(audio)),
         "ciou": metrics.ciou,
+        "conv_length": soundnet.conv_length,
+        "distillation_loss": soundnet.distillation_loss,
         "stft_magnitude": audio.stft_magnitude, "vse_loss": retrieval.vse_loss, "infonce_loss": retrieval.infonce_loss,
         "soft_attention": _soft_attention, "beam_step": captioning.beam_step, "sgns_loss": word2vec.sgns_loss,
         "keep_probability": word2vec.keep_probability,

@@ -1,6 +1,7 @@
 """SoundNet (notebook 06): layer lengths, the distillation loss by hand, a student that learns, the teachers."""
 import math
 
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
@@ -80,3 +81,48 @@ def test_visual_teachers_give_distributions_and_read_objects_from_the_cells():
     assert torch.allclose(objects.sum(1), torch.ones(2)) and torch.allclose(scenes.sum(1), torch.ones(2))
     assert objects[0].argmax() == 1 and objects[0, 1] > 0.9
     assert torch.allclose(objects[1], torch.full((3,), 1 / 3))   # no object cell: the object mass is spread evenly
+
+
+def test_the_probe_tests_each_clip_once_in_its_own_fold_and_never_trains_on_it(monkeypatch):
+    calls = []
+
+    def spy(train_x, train_y, test_x, test_y):
+        calls.append((set(train_x[:, 0].int().tolist()), set(test_x[:, 0].int().tolist())))
+        return 1.0
+
+    monkeypatch.setattr(sn, "linear_probe", spy)
+    features = torch.arange(20.0)[:, None].repeat(1, 3)                       # column 0: the clip's index
+    folds = [1, 2, 3, 4, 5] * 4
+    mean, per_fold = sn.probe_by_folds(features, [0, 1] * 10, folds)
+    assert mean == 1.0 and len(per_fold) == 5
+    tested = [i for _, test in calls for i in test]
+    assert sorted(tested) == list(range(20))                                  # every clip tested exactly once
+    for (train, test), fold in zip(calls, [1, 2, 3, 4, 5]):
+        assert not train & test and all(folds[i] == fold for i in test)       # train and test never mix
+
+
+def test_the_shipped_student_is_verified_and_a_corrupted_copy_refused(tmp_path):
+    student = sn.SoundNetStudent(5, 4)
+    path = tmp_path / "student.pt"
+    sn.save_student(student, path)
+    loaded = sn.load_student(path)
+    assert all(torch.equal(a, b) for a, b in zip(student.state_dict().values(), loaded.state_dict().values()))
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    path.write_bytes(bytes(data))
+    with pytest.raises(FileNotFoundError, match="does not match its recorded sha256"):
+        sn.load_student(path)
+    assert path.read_bytes() == bytes(data)                                   # left as it is
+
+
+def test_the_teachers_learn_place_and_shapes_from_labelled_images():
+    from mmlearn import backbone
+    from mmlearn.world import World
+
+    world = World()
+    scenes = world.split("train", 600, language=False).scenes
+    grid = backbone.cached_features(world, "train", 600)[0]
+    objects, places = sn.train_teachers(grid, scenes, steps=150)(grid)
+    assert (places.argmax(1).numpy() == scenes.place).mean() > 0.95
+    in_frame = [int(k) in set(scenes.shape[i][scenes.present[i]]) for i, k in enumerate(objects.argmax(1))]
+    assert np.mean(in_frame) > 0.95

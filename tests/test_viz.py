@@ -107,3 +107,16 @@ def test_sounding_objects_player_holds_every_combination_and_says_what_to_do_wit
         assert page.count(f'"{key}":"data:image/png') == 1 and page.count(f'"{key}":"data:audio/wav') == 1
     assert "&lt;i&gt;red&lt;/i&gt; circle" in page and "scene &amp; co" in page and "<i>red" not in page
     assert html.escape(TRUST_HINT) in page and '.remove()' in page       # the hint is there until the script runs
+
+
+def test_clip_gallery_holds_every_clip_shows_the_first_group_and_says_what_to_do_without_its_script():
+    import html
+
+    from mmlearn.widgets import TRUST_HINT, clip_gallery_html
+
+    image, sound = np.zeros((4, 4, 3), np.uint8), np.zeros(800, np.float32)
+    page = clip_gallery_html({"unit <1>": [(image, sound, "a & b")] * 2, "unit 2": [(image, sound, "c")] * 3})
+    assert page.count("data:audio/wav") == 5 and page.count("data:image/png") == 5
+    assert "unit &lt;1&gt;" in page and "a &amp; b" in page
+    assert 'style="display:flex' in page and page.count('style="display:none') == 1     # only the first group shows
+    assert html.escape(TRUST_HINT) in page and ".remove()" in page
