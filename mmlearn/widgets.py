@@ -158,7 +158,7 @@ def attention_scrubber(image: np.ndarray, words: list[str], alphas, scale: int =
 
 
 TRUST_HINT = ("Nothing changes when you click? The player's script has not run: File → Trust Notebook (or run "
-              "this cell). The figure above shows the same thing.")
+              "this cell). The cell above shows the same results without a script.")
 
 
 def sounding_objects_html(image: np.ndarray, names: list[str], maps: dict[tuple[bool, ...], np.ndarray],
