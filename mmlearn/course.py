@@ -101,6 +101,7 @@ def run_notebook(path: Path, out_dir: Path, cell_timeout: int = 1800) -> Run:
     """Execute one notebook in a fresh kernel (cwd = its folder); save the executed copy under out_dir/executed."""
     import nbformat
     from nbclient import NotebookClient
+    from nbformat.sign import NotebookNotary
     from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
     nb = nbformat.read(path, as_version=4)
@@ -124,6 +125,7 @@ def run_notebook(path: Path, out_dir: Path, cell_timeout: int = 1800) -> Run:
             error = f"{type(exc).__name__}: {exc}"
     seconds = time.perf_counter() - start
     (out_dir / "executed").mkdir(parents=True, exist_ok=True)
+    NotebookNotary().sign(nb)  # we ran it ourselves: Jupyter may run its players' scripts when it is opened
     nbformat.write(nb, out_dir / "executed" / path.name)
 
     try:

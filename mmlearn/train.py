@@ -146,6 +146,8 @@ def fit(
             bar.set_postfix(loss=f"{running:.4f}", **{k: f"{v:.3f}" for k, v in history.evals[-1].items()})
     bar.close()
     history.seconds = time.perf_counter() - start
+    if progress and steps:  # plain text: it survives a saved notebook, where the bar's widget does not
+        print(f"{desc}: {steps:,} steps in {history.seconds:.1f} s, final loss {running:.4f} (smoothed)")
     return history
 
 

@@ -63,13 +63,12 @@ def talking_face_html(frames: np.ndarray, audio: np.ndarray, rate: int = 16_000,
 
 
 def talking_face_player(frames: np.ndarray, audio: np.ndarray, rate: int = 16_000, fps: int = 25,
-                        caption: str = "", scale: int = 6):
-    """Show a talking-face player (HTML + audio); returns the IPython HTML object."""
+                        caption: str = "", scale: int = 6) -> None:
+    """Show a talking-face player (HTML + audio). It returns nothing, so that a call as a cell's last line
+    shows the player once."""
     from IPython.display import HTML, display
 
-    html = HTML(talking_face_html(frames, audio, rate, fps, scale, caption))
-    display(html)
-    return html
+    display(HTML(talking_face_html(frames, audio, rate, fps, scale, caption)))
 
 
 def png_bytes(image: np.ndarray, scale: int = 4) -> bytes:
@@ -148,13 +147,12 @@ def attention_scrubber_html(image: np.ndarray, words: list[str], alphas, scale: 
 </script>"""
 
 
-def attention_scrubber(image: np.ndarray, words: list[str], alphas, scale: int = 8, title: str = ""):
-    """Show the attention scrubber for one caption; returns the IPython HTML object."""
+def attention_scrubber(image: np.ndarray, words: list[str], alphas, scale: int = 8, title: str = "") -> None:
+    """Show the attention scrubber for one caption. It returns nothing, so that a call as a cell's last line
+    shows it once."""
     from IPython.display import HTML, display
 
-    html = HTML(attention_scrubber_html(image, words, alphas, scale, title))
-    display(html)
-    return html
+    display(HTML(attention_scrubber_html(image, words, alphas, scale, title)))
 
 
 TRUST_HINT = ("Nothing changes when you click? The player's script has not run: File → Trust Notebook (or run "

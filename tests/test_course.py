@@ -99,7 +99,10 @@ def test_a_student_copy_runs_up_to_and_fails_at_its_first_exercise(tmp_path, mon
         assert not any(o.get("output_type") == "error" for o in cell.get("outputs", []))
 
 
-def test_run_notebook_measures_time_memory_and_collects_the_record(tmp_path):
+def test_run_notebook_measures_time_memory_and_collects_the_record(tmp_path, monkeypatch):
+    from nbformat.sign import NotebookNotary
+
+    monkeypatch.setenv("JUPYTER_DATA_DIR", str(tmp_path / "jupyter"))   # the trust database, private to the test
     nb = nbformat.v4.new_notebook()
     nb.metadata["mmlearn"] = {"budget_s": 120}
     nb.cells = [nbformat.v4.new_code_cell(
@@ -112,7 +115,8 @@ def test_run_notebook_measures_time_memory_and_collects_the_record(tmp_path):
     assert run.seconds > 0.5 and run.peak_mib > 400
     assert run.record["metrics"] == {"acc": 0.8}
     assert run.problems == ["missed bar(s)"]
-    assert (tmp_path / "results" / "executed" / "97_probe.ipynb").exists()
+    executed = nbformat.read(tmp_path / "results" / "executed" / "97_probe.ipynb", as_version=4)
+    assert NotebookNotary().check_signature(executed)                     # signed: opened trusted
 
 
 def test_the_report_table_shows_every_metric_against_its_bar():

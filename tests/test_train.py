@@ -113,3 +113,12 @@ def test_plots_are_titled_and_labelled():
 
 def test_smooth_is_bias_corrected():
     assert smooth([5.0, 5.0, 5.0]).tolist() == pytest.approx([5.0, 5.0, 5.0])
+
+
+def test_fit_ends_with_a_text_summary_only_when_it_shows_progress(capsys):
+    x, y = toy_data(8)
+    fit(mlp(), ce, [(x, y)], steps=5, desc="toy", progress=True)
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[-1].startswith("toy: 5 steps in ") and "final loss" in lines[-1]
+    fit(mlp(), ce, [(x, y)], steps=5, desc="toy", progress=False)
+    assert capsys.readouterr().out == ""

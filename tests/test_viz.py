@@ -120,3 +120,16 @@ def test_clip_gallery_holds_every_clip_shows_the_first_group_and_says_what_to_do
     assert "unit &lt;1&gt;" in page and "a &amp; b" in page
     assert 'style="display:flex' in page and page.count('style="display:none') == 1     # only the first group shows
     assert html.escape(TRUST_HINT) in page and ".remove()" in page
+
+
+def test_players_display_once_and_return_nothing(capsys):
+    from mmlearn.widgets import attention_scrubber, clip_gallery, sounding_objects_player, talking_face_player
+
+    image, sound = np.zeros((4, 4, 3), np.uint8), np.zeros(800, np.float32)
+    shown = [talking_face_player(np.zeros((2, 4, 4, 3), np.uint8), sound),
+             attention_scrubber(image, ["a"], torch.full((1, 4), 0.25)),
+             sounding_objects_player(image, ["x"], {(False,): np.zeros(4), (True,): np.ones(4)},
+                                     {(False,): sound, (True,): sound}),
+             clip_gallery({"g": [(image, sound, "c")]})]
+    assert shown == [None] * 4                    # a call as a cell's last line is not shown a second time
+    assert capsys.readouterr().out.count("IPython.core.display.HTML object") == 4
