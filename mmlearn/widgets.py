@@ -1,8 +1,15 @@
 """Interactive players and explorers for the notebooks.
 
-Every widget here works without a live kernel: it is plain HTML (with a little JavaScript), so it
-still plays in a saved notebook, on a projector with a frozen kernel, or in a static HTML export.
-Where no browser front end exists at all (a terminal, CI), `display` shows the static fallback figure.
+Two kinds, and each says which it is:
+
+- **Players** need no kernel: plain HTML with a little JavaScript, everything precomputed, so they still
+  work in a saved notebook, on a projector with a frozen kernel, or in an exported page — once the
+  notebook is trusted (Jupyter runs no script of an untrusted notebook; `make course` signs the copies it
+  executes). Until its script runs, a player shows `TRUST_HINT`. They display themselves once and return
+  nothing. `talking_face_player`, `attention_scrubber`, `sounding_objects_player`, `clip_gallery`.
+- **Explorers** need a running kernel: they compute each answer live (ipywidgets). Without one, their text
+  form says so (`KERNEL_NEEDED`) and points to the static figure the notebook shows above them.
+  `retrieval_explorer`, `vqa_explorer`.
 """
 from __future__ import annotations
 
