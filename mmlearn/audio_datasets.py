@@ -1,5 +1,6 @@
-"""Readers and writers of sound datasets' published formats: ESC-50 (CSV + WAV) and the course's own
-shipped speech clips (`read_speech`). The image and text formats are in `datasets`; the same rules hold:
+"""Readers and writers of sound datasets' published formats: ESC-50 (CSV + WAV), the localization test sets
+(VGG-Sound Source, Flickr-SoundNet), the audio-visual speech sets (AVSpeech's CSV, VoxCeleb2's and LRS3's
+folders) and the course's own shipped speech clips (`read_speech`). The image and text formats are in `datasets`; the same rules hold:
 readers raise `DatasetFormatError` naming the file and the problem, writers are all-or-nothing.
 
     write_esc50(root, waves, targets, categories, folds, sample_rate)   # meta/esc50.csv + audio/*.wav
@@ -283,3 +284,112 @@ def read_flickr_soundnet(folder: str | Path) -> SoundBoxes:
     if not out.files:
         raise DatasetFormatError(f"{folder}: no .xml annotation files")
     return out
+
+
+# ----------------------------------------------------------------------------------------- speech separation
+@dataclass
+class FaceTrack:
+    """One AVSpeech segment: a YouTube video id, the segment's start and end (seconds) and where the speaker's
+    face is in the frame (x, y as fractions of its width and height, from the top-left)."""
+
+    video_id: str
+    start: float
+    end: float
+    x: float
+    y: float
+
+
+def read_avspeech(path: str | Path) -> list[FaceTrack]:
+    """AVSpeech's avspeech_train.csv / avspeech_test.csv: no header, one segment per line,
+    `YouTube ID,start,end,face x,face y` (seconds; fractions of the frame). The videos themselves are not part of
+    the release: you download them by id and cut [start, end]."""
+    import csv
+
+    path = Path(path)
+    if not path.is_file():
+        raise DatasetFormatError(f"{path}: no such file (expected AVSpeech's avspeech_train.csv or avspeech_test.csv)")
+    tracks = []
+    with open(path, newline="", encoding="utf-8") as f:
+        for line, row in enumerate(csv.reader(f), start=1):
+            if not row or not "".join(row).strip():
+                continue
+            if len(row) != 5:
+                raise DatasetFormatError(f"{path}: line {line} has {len(row)} fields; AVSpeech lines are "
+                                         f"'YouTube ID,start,end,x,y' (got {','.join(row)!r})")
+            try:
+                start, end, x, y = (float(v) for v in row[1:])
+            except ValueError:
+                raise DatasetFormatError(f"{path}: line {line}: start, end, x, y should be numbers, got {row[1:]!r}"
+                                         + (" (AVSpeech's files have no header line)" if line == 1 else "")) from None
+            if not end > start >= 0:
+                raise DatasetFormatError(f"{path}: line {line}: the segment [{start}, {end}] is empty or negative")
+            if not (0 <= x <= 1 and 0 <= y <= 1):
+                raise DatasetFormatError(f"{path}: line {line}: the face centre ({x}, {y}) should be fractions of the "
+                                         "frame, between 0 and 1")
+            tracks.append(FaceTrack(row[0].strip(), start, end, x, y))
+    if not tracks:
+        raise DatasetFormatError(f"{path}: no segments")
+    return tracks
+
+
+@dataclass
+class SpeakerClip:
+    """One talking-head clip of a speaker-organised dataset: who speaks, from which video, the video file and the
+    audio file (the same path for LRS3, whose .mp4 holds both) and the transcript where the dataset has one."""
+
+    speaker: str
+    video: str
+    clip: str
+    video_path: Path
+    audio_path: Path
+    text: str = ""
+
+
+AUDIO_SUFFIXES = (".m4a", ".wav", ".flac")
+
+
+def read_voxceleb2(video_root: str | Path, audio_root: str | Path | None = None) -> list[SpeakerClip]:
+    """VoxCeleb2 as released: <video_root>/<speaker id>/<YouTube id>/<clip>.mp4 (e.g. dev/mp4/id00012/
+    21Uxsk56VDQ/00001.mp4), the audio in a parallel tree <audio_root>/<speaker>/<video>/<clip>.m4a (dev/aac/...).
+    Without audio_root, the audio is read from the .mp4 itself. A clip whose audio file is missing is an error
+    that names it."""
+    video_root = Path(video_root)
+    if not video_root.is_dir():
+        raise DatasetFormatError(f"{video_root}: no such folder (expected VoxCeleb2's mp4/ tree: <speaker>/<video>/<clip>.mp4)")
+    clips = []
+    for mp4 in sorted(video_root.glob("*/*/*.mp4")):
+        speaker, video = mp4.parent.parent.name, mp4.parent.name
+        audio = mp4
+        if audio_root is not None:
+            found = [p for p in (Path(audio_root) / speaker / video / (mp4.stem + s) for s in AUDIO_SUFFIXES) if p.is_file()]
+            if not found:
+                raise DatasetFormatError(f"{mp4}: no audio for this clip at {Path(audio_root) / speaker / video / mp4.stem}"
+                                         f"{{{','.join(AUDIO_SUFFIXES)}}}")
+            audio = found[0]
+        clips.append(SpeakerClip(speaker, video, mp4.stem, mp4, audio))
+    if not clips:
+        raise DatasetFormatError(f"{video_root}: no clips at <speaker>/<video>/<clip>.mp4 (is this the mp4/ folder of "
+                                 "VoxCeleb2's dev or test split?)")
+    return clips
+
+
+def read_lrs3(root: str | Path) -> list[SpeakerClip]:
+    """LRS3 as released: <root>/<YouTube id>/<clip>.mp4 with <clip>.txt beside it, whose first line is
+    'Text:  THE WORDS' (then Conf and word timings). LRS3 names no speaker: one TED talk is one speaker, so the
+    video id stands for it."""
+    root = Path(root)
+    if not root.is_dir():
+        raise DatasetFormatError(f"{root}: no such folder (expected an LRS3 split such as trainval/ or test/)")
+    clips = []
+    for mp4 in sorted(root.glob("*/*.mp4")):
+        txt = mp4.with_suffix(".txt")
+        if not txt.is_file():
+            raise DatasetFormatError(f"{mp4}: its transcript {txt.name} is missing")
+        first = txt.read_text(encoding="utf-8").splitlines()[:1]
+        if not first or not first[0].startswith("Text:"):
+            raise DatasetFormatError(f"{txt}: the first line should be 'Text:  <transcript>', got {first[0][:60] if first else ''!r}")
+        video = mp4.parent.name
+        clips.append(SpeakerClip(video, video, mp4.stem, mp4, mp4, first[0][len("Text:"):].strip()))
+    if not clips:
+        raise DatasetFormatError(f"{root}: no clips at <video id>/<clip>.mp4")
+    return clips

@@ -198,3 +198,57 @@ def average_precision(scores, labels) -> float:
     hits = np.cumsum(labels)[last]
     precision, recall = hits / (last + 1), hits / labels.sum()
     return float(np.sum(np.diff(np.r_[0.0, recall]) * precision))
+
+
+# ----------------------------------------------------------------------------------------- separation
+def si_sdr(estimate: torch.Tensor, reference: torch.Tensor, zero_mean: bool = True, eps: float = 1e-8) -> torch.Tensor:
+    """Scale-invariant signal-to-distortion ratio in dB (Le Roux et al. 2019), over the last axis: (..., samples) -> (...).
+
+    Remove the means; project the estimate on the reference (alpha s, with alpha = <s_hat, s> / ||s||^2); what is
+    left over is the error: SI-SDR = 10 log10(||alpha s||^2 / ||s_hat - alpha s||^2). Scaling the estimate
+    changes nothing, and any part of it that is not the reference counts against it.
+    """
+    estimate, reference = estimate.double(), reference.double()
+    if zero_mean:
+        estimate = estimate - estimate.mean(-1, keepdim=True)
+        reference = reference - reference.mean(-1, keepdim=True)
+    alpha = (estimate * reference).sum(-1, keepdim=True) / ((reference ** 2).sum(-1, keepdim=True) + eps)
+    target = alpha * reference
+    error = estimate - target
+    return 10 * torch.log10((target ** 2).sum(-1) / ((error ** 2).sum(-1) + eps) + eps)
+
+
+SDR_CHUNK = 16
+
+
+def sdr(estimate: torch.Tensor, reference: torch.Tensor, filter_length: int = 512) -> torch.Tensor:
+    """BSS-Eval's signal-to-distortion ratio (Vincent et al. 2006, v4 form) in dB, over the last axis.
+
+    Like SI-SDR, but the reference may first pass through any FIR filter of `filter_length` taps (a small
+    echo or colouring is forgiven): the estimate is projected on the span of the reference's delayed copies,
+    solving the Toeplitz normal equations R h = b built from the reference's auto-correlation and its
+    cross-correlation with the estimate. With unit-norm signals the projection's energy is b . h, so
+    SDR = 10 log10(b.h / (1 - b.h)). (..., samples) -> (...).
+    """
+    shape, n = reference.shape[:-1], reference.shape[-1]
+    estimate, reference = estimate.reshape(-1, n), reference.reshape(-1, n)
+    n_fft = 1 << (2 * n - 1).bit_length()
+    lags = torch.arange(filter_length)
+    coherence = []
+    for i in range(0, len(reference), SDR_CHUNK):          # a few signals at a time: the Toeplitz systems are large
+        est, ref = estimate[i:i + SDR_CHUNK].double(), reference[i:i + SDR_CHUNK].double()
+        est = est / est.norm(dim=-1, keepdim=True).clamp_min(1e-6)
+        ref = ref / ref.norm(dim=-1, keepdim=True).clamp_min(1e-6)
+        ref_f, est_f = torch.fft.rfft(ref, n_fft), torch.fft.rfft(est, n_fft)
+        auto = torch.fft.irfft(ref_f.abs() ** 2, n_fft)[..., :filter_length]                 # r[l] = sum s[t] s[t+l]
+        cross = torch.fft.irfft(ref_f.conj() * est_f, n_fft)[..., :filter_length]           # b[l] = sum s[t] y[t+l]
+        toeplitz = auto[..., (lags[:, None] - lags[None, :]).abs()]                        # R[j, k] = r[|j - k|]
+        # R is an auto-correlation matrix, symmetric positive definite unless the reference is degenerate: Cholesky
+        # (also sidesteps batched LU solves, which fail on some CPU builds with several threads)
+        factor, failed = torch.linalg.cholesky_ex(toeplitz)
+        h = torch.cholesky_solve(cross[..., None], factor)[..., 0]
+        for j in failed.nonzero().flatten().tolist():                                      # singular: least squares
+            h[j] = torch.linalg.lstsq(toeplitz[j], cross[j, :, None]).solution[:, 0]
+        coherence.append((cross * h).sum(-1))
+    coherence = torch.cat(coherence).reshape(shape)
+    return 10 * torch.log10(coherence / (1 - coherence))

@@ -19,7 +19,7 @@ from typing import Any, Callable, Iterable
 import torch
 from tqdm.auto import tqdm
 
-from .core import seed_everything
+from .core import release_memory, seed_everything
 
 
 @dataclass
@@ -146,6 +146,7 @@ def fit(
             bar.set_postfix(loss=f"{running:.4f}", **{k: f"{v:.3f}" for k, v in history.evals[-1].items()})
     bar.close()
     history.seconds = time.perf_counter() - start
+    release_memory()                                  # the step's freed tensors, back to the OS
     if progress and steps:  # plain text: it survives a saved notebook, where the bar's widget does not
         print(f"{desc}: {steps:,} steps in {history.seconds:.1f} s, final loss {running:.4f} (smoothed)")
     return history

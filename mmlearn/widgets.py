@@ -6,7 +6,8 @@ Two kinds, and each says which it is:
   work in a saved notebook, on a projector with a frozen kernel, or in an exported page — once the
   notebook is trusted (Jupyter runs no script of an untrusted notebook; `make course` signs the copies it
   executes). Until its script runs, a player shows `TRUST_HINT`. They display themselves once and return
-  nothing. `talking_face_player`, `attention_scrubber`, `sounding_objects_player`, `clip_gallery`.
+  nothing. `talking_face_player`, `attention_scrubber`, `sounding_objects_player`, `clip_gallery`,
+  `mixture_player`.
 - **Explorers** need a running kernel: they compute each answer live (ipywidgets). Without one, their text
   form says so (`KERNEL_NEEDED`) and points to the static figure the notebook shows above them.
   `retrieval_explorer`, `vqa_explorer`.
@@ -262,6 +263,76 @@ def clip_gallery(groups, rate: int = 16_000, scale: int = 3, title: str = "", la
     from IPython.display import HTML, display
 
     display(HTML(clip_gallery_html(groups, rate, scale, title, label)))
+
+
+def mixture_player_html(examples: list[tuple[str, np.ndarray, dict[str, np.ndarray]]], rate: int = 16_000,
+                        fps: int = 25, scale: int = 3, title: str = "") -> str:
+    """HTML of a cocktail-party player: pick a mixture from a menu, then play any of its tracks (the mixture, each
+    model's estimate of each speaker, the references); the speakers' faces move with whatever is playing.
+
+    examples: [(name, faces (S, T, H, W, 3) uint8, {track label: audio (samples,)}), ...]. The tracks of one
+    example share one loudness scale (the loudest track plays at 90 % of full scale), so a quiet estimate sounds
+    quiet. Everything is embedded: no kernel needed, only a trusted notebook (until then `TRUST_HINT` shows, and
+    the first mixture's tracks still play, without the faces moving)."""
+    key = uuid.uuid4().hex[:8]
+    options = "".join(f'<option value="{e}">{html.escape(name)}</option>' for e, (name, _, _) in enumerate(examples))
+    panels, frame_lists = [], []
+    for e, (name, faces, tracks) in enumerate(examples):
+        peak = max(float(np.abs(a).max()) for a in tracks.values())
+        size = faces.shape[2] * scale
+        imgs = "".join(f'<div style="text-align:center;font-size:12px"><img id="f-{key}-{e}-{k}" width="{size}" height="{size}" '
+                       f'src="data:image/png;base64,{_png(faces[k][0], scale)}" style="image-rendering:pixelated;'
+                       f'border:1px solid #ccc"/><br/>speaker {k + 1}</div>' for k in range(len(faces)))
+        rows = "".join(f'<tr><td style="padding-right:8px">{html.escape(label)}</td><td><audio class="a-{key}-{e}" controls '
+                       f'style="height:28px" src="data:audio/wav;base64,{_wav(audio, rate, peak)}"></audio></td></tr>'
+                       for label, audio in tracks.items())
+        shown = "flex" if e == 0 else "none"
+        panels.append(f'<div id="p-{key}-{e}" style="display:{shown};gap:16px;align-items:flex-start">'
+                      f'<div style="display:flex;gap:8px">{imgs}</div><table>{rows}</table></div>')
+        frame_lists.append("[" + ",".join("[" + ",".join(f'"data:image/png;base64,{_png(f, scale)}"' for f in faces[k]) + "]"
+                                          for k in range(len(faces))) + "]")
+    return f"""
+<div style="font-family:sans-serif"><div style="margin-bottom:6px"><b>{html.escape(title)}</b></div>
+  <label>mixture: <select id="s-{key}">{options}</select></label>
+  <div id="h-{key}" style="font-size:12px;color:#b00">{html.escape(TRUST_HINT)}</div>
+  <div style="margin-top:8px">{"".join(panels)}</div>
+</div>
+<script>
+(function() {{
+  const frames = [{",".join(frame_lists)}], menu = document.getElementById("s-{key}");
+  menu.addEventListener("change", function() {{
+    document.querySelectorAll("audio[class^='a-{key}-']").forEach(a => a.pause());
+    for (let e = 0; e < frames.length; e++)
+      document.getElementById("p-{key}-" + e).style.display = (String(e) === menu.value) ? "flex" : "none";
+  }});
+  frames.forEach(function(faces, e) {{
+    const players = document.querySelectorAll(".a-{key}-" + e);
+    players.forEach(function(audio) {{
+      function tick() {{
+        const t = Math.min(faces[0].length - 1, Math.floor(audio.currentTime * {fps}));
+        faces.forEach(function(list, k) {{
+          const img = document.getElementById("f-{key}-" + e + "-" + k);
+          if (img.dataset.t != t) {{ img.src = list[t]; img.dataset.t = t; }}
+        }});
+        if (!audio.paused) requestAnimationFrame(tick);
+      }}
+      audio.addEventListener("play", function() {{
+        players.forEach(other => {{ if (other !== audio) other.pause(); }});
+        tick();
+      }});
+      audio.addEventListener("seeked", tick);
+    }});
+  }});
+  document.getElementById("h-{key}").remove();
+}})();
+</script>"""
+
+
+def mixture_player(examples, rate: int = 16_000, fps: int = 25, scale: int = 3, title: str = "") -> None:
+    """Show the cocktail-party player (see `mixture_player_html`). Needs no kernel."""
+    from IPython.display import HTML, display
+
+    display(HTML(mixture_player_html(examples, rate, fps, scale, title)))
 
 
 KERNEL_NEEDED = ("This explorer needs a running Python kernel: it answers each question live. In a saved or "

@@ -122,14 +122,37 @@ def test_clip_gallery_holds_every_clip_shows_the_first_group_and_says_what_to_do
     assert html.escape(TRUST_HINT) in page and ".remove()" in page
 
 
+def test_mixture_player_holds_every_track_and_frame_and_scales_one_mixture_together():
+    import html
+
+    from mmlearn.widgets import TRUST_HINT, mixture_player_html
+
+    faces = np.zeros((2, 3, 4, 4, 3), np.uint8)
+    loud, quiet = np.full(800, 0.5, np.float32), np.full(800, 0.05, np.float32)
+    page = mixture_player_html([("mix <1>", faces, {"mixture": loud, "estimate & co": quiet}),
+                                ("mix 2", faces, {"mixture": loud})])
+    assert page.count("data:audio/wav") == 3 and page.count("data:image/png") == 2 * 2 + 2 * 2 * 3
+    assert "mix &lt;1&gt;" in page and "estimate &amp; co" in page
+    assert page.count('style="display:none') == 1 and html.escape(TRUST_HINT) in page and ".remove()" in page
+    import base64
+    import io
+
+    import soundfile as sf
+    wavs = [w.split('"')[0] for w in page.split("data:audio/wav;base64,")[1:]]
+    levels = [np.abs(sf.read(io.BytesIO(base64.b64decode(w)))[0]).max() for w in wavs[:2]]
+    assert levels[0] == pytest.approx(0.9, abs=1e-3) and levels[1] == pytest.approx(0.09, abs=1e-3)  # one scale
+
+
 def test_players_display_once_and_return_nothing(capsys):
-    from mmlearn.widgets import attention_scrubber, clip_gallery, sounding_objects_player, talking_face_player
+    from mmlearn.widgets import (attention_scrubber, clip_gallery, mixture_player, sounding_objects_player,
+                                 talking_face_player)
 
     image, sound = np.zeros((4, 4, 3), np.uint8), np.zeros(800, np.float32)
     shown = [talking_face_player(np.zeros((2, 4, 4, 3), np.uint8), sound),
              attention_scrubber(image, ["a"], torch.full((1, 4), 0.25)),
              sounding_objects_player(image, ["x"], {(False,): np.zeros(4), (True,): np.ones(4)},
                                      {(False,): sound, (True,): sound}),
-             clip_gallery({"g": [(image, sound, "c")]})]
-    assert shown == [None] * 4                    # a call as a cell's last line is not shown a second time
-    assert capsys.readouterr().out.count("IPython.core.display.HTML object") == 4
+             clip_gallery({"g": [(image, sound, "c")]}),
+             mixture_player([("m", np.zeros((2, 2, 4, 4, 3), np.uint8), {"mixture": sound})])]
+    assert shown == [None] * 5                    # a call as a cell's last line is not shown a second time
+    assert capsys.readouterr().out.count("IPython.core.display.HTML object") == 5

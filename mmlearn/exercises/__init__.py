@@ -6,7 +6,8 @@
 A checker calls the learner's function on random inputs, compares it with the package's reference,
 prints "passed" or raises `ExerciseFailed` with a specific hint (wrong shape, forgot the window, ...).
 
-Modules: data (00), metric_learning (01), word2vec (02), captioning (03), vqa (05), soundnet (06), localization (07);
+Modules: data (00), metric_learning (01), word2vec (02), captioning (03), vqa (05), soundnet (06), localization (07),
+separation (08);
 common holds what they share.
 """
 from .captioning import beam_step, soft_attention
@@ -14,9 +15,10 @@ from .common import ExerciseFailed
 from .data import stft_magnitude
 from .localization import audio_visual_map, ciou
 from .metric_learning import infonce_loss, vse_loss
+from .separation import complex_mask, si_sdr
 from .soundnet import conv_length, distillation_loss
 from .vqa import low_rank_fusion, tensor_fusion
 from .word2vec import keep_probability, sgns_loss
 
-__all__ = ["ExerciseFailed", "audio_visual_map", "beam_step", "ciou", "conv_length", "distillation_loss", "infonce_loss", "keep_probability", "low_rank_fusion", "sgns_loss",
-           "soft_attention", "stft_magnitude", "tensor_fusion", "vse_loss"]
+__all__ = ["ExerciseFailed", "audio_visual_map", "beam_step", "ciou", "complex_mask", "conv_length", "distillation_loss", "infonce_loss", "keep_probability", "low_rank_fusion", "sgns_loss",
+           "si_sdr", "soft_attention", "stft_magnitude", "tensor_fusion", "vse_loss"]
