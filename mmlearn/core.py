@@ -70,14 +70,16 @@ def _mps_available() -> bool:
     return bool(backend and backend.is_available())
 
 
-def release_memory() -> None:
+def release_memory(collect: bool = True) -> None:
     """Give freed memory back to the operating system. PyTorch's CPU tensors come from the C allocator, which
     (glibc on Linux) keeps freed blocks in the process, so a notebook's memory only grows after a training run;
-    `malloc_trim` returns them. Does nothing where there is no glibc."""
+    `malloc_trim` returns them. `collect` first runs Python's garbage collector (for tensors held in reference
+    cycles; slower). Does nothing where there is no glibc."""
     import ctypes
     import gc
 
-    gc.collect()
+    if collect:
+        gc.collect()
     try:
         ctypes.CDLL("libc.so.6").malloc_trim(0)
     except (OSError, AttributeError):

@@ -237,13 +237,16 @@ def separate(model: Separator, mixture: torch.Tensor, faces: torch.Tensor | None
         f = faces[i:i + batch_size].to(device) if faces is not None and model.visual is not None else None
         out.append(to_wave(apply_mask(model(mix, f), mix[:, None]), mixture.shape[-1]).cpu())
     model.train(was_training)
+    release_memory(collect=False)
     return torch.cat(out)
 
 
 def oracle_masks(mixture: torch.Tensor, sources: torch.Tensor) -> dict[str, torch.Tensor]:
-    """Ceilings that know the answer: the ideal ratio mask |S_k| / sum_j |S_j| and the ideal binary mask (1 where
-    speaker k is the loudest), applied to the mixture's STFT (its phase kept). -> {name: (B, S, samples)}."""
-    out = {"ideal ratio mask": [], "ideal binary mask": []}
+    """Masks that know the answer, as references: the ideal ratio mask |S_k| / sum_j |S_j| and the ideal binary
+    mask (1 where speaker k is the loudest), applied to the mixture's STFT (its phase kept); and the ideal
+    bounded complex mask, the exact compressed complex ratio C(S_k) / C(Y) with each part clipped to
+    +-MASK_BOUND, applied as the network applies its own. -> {name: (B, S, samples)}."""
+    out = {"ideal ratio mask": [], "ideal binary mask": [], "ideal bounded complex mask": []}
     n = mixture.shape[-1]
     for i in range(0, len(mixture), 16):                                      # 16 mixtures at a time, to save memory
         mix, src = stft(mixture[i:i + 16])[:, None], stft(sources[i:i + 16])     # (b, 1, F, T), (b, S, F, T)
@@ -252,6 +255,10 @@ def oracle_masks(mixture: torch.Tensor, sources: torch.Tensor) -> dict[str, torc
         ibm = (mag == mag.max(1, keepdim=True).values).to(mag.dtype)
         out["ideal ratio mask"].append(istft(irm * mix, n))
         out["ideal binary mask"].append(istft(ibm * mix, n))
+        mix_c, src_c = compress(mix, POWER), compress(src, POWER)
+        exact = src_c / mix_c.where(mix_c.abs() > 0, torch.ones_like(mix_c))
+        bounded = torch.complex(exact.real.clamp(-MASK_BOUND, MASK_BOUND), exact.imag.clamp(-MASK_BOUND, MASK_BOUND))
+        out["ideal bounded complex mask"].append(istft(decompress(bounded * mix_c, POWER), n))
     return {name: torch.cat(parts) for name, parts in out.items()}
 
 
@@ -268,7 +275,7 @@ def separation_scores(estimates: torch.Tensor, sources: torch.Tensor, mixture: t
     estimates, sources (B, S, samples), mixture (B, samples). Output k is scored against speaker k (the order
     the faces asked for) *and*, for a model that cannot know the order, against the best assignment (PIT):
       si_sdri, sdri (B, S): improvement over the mixture, in the given order;
-      si_sdri_pit (B, S): the same under the best permutation;
+      si_sdri_pit, sdri_pit (B, S): the same under the best permutation (the one that maximises SI-SDR);
       assigned (B,) bool: the given order is the better one (output k is speaker k).
     mixture_sdr: sdr(mixture, sources) (B, S), to pass when scoring many estimates of the same mixtures (see
     `score_table`); computed when not given.
@@ -288,6 +295,13 @@ def separation_scores(estimates: torch.Tensor, sources: torch.Tensor, mixture: t
         if mixture_sdr is None:
             mixture_sdr = sdr(mixture[:, None].expand_as(sources), sources)
         out["sdri"] = sdr(estimates, sources) - mixture_sdr
+        if out["assigned"].all():
+            out["sdri_pit"] = out["sdri"]
+        else:                                                   # estimate i goes to reference best_order[i]
+            reordered = torch.empty_like(estimates)
+            reordered.scatter_(1, best_order[:, :, None].expand_as(estimates), estimates)
+            out["sdri_pit"] = sdr(reordered, sources) - mixture_sdr
+    release_memory(collect=False)                               # the large temporaries, back to the OS
     return out
 
 
@@ -296,7 +310,7 @@ def summarize(scores: dict[str, torch.Tensor]) -> dict[str, float]:
     whose outputs came in the faces' order."""
     row = {"SI-SDRi": scores["si_sdri"].mean().item(), "SI-SDRi, best order": scores["si_sdri_pit"].mean().item()}
     if "sdri" in scores:
-        row["SDRi"] = scores["sdri"].mean().item()
+        row |= {"SDRi": scores["sdri"].mean().item(), "SDRi, best order": scores["sdri_pit"].mean().item()}
     return row | {"output k is speaker k": scores["assigned"].double().mean().item()}
 
 
@@ -304,10 +318,8 @@ def score_table(batch: dict[str, torch.Tensor], estimates: dict[str, torch.Tenso
     """{row name: `summarize`d scores} for several systems' estimates (B, S, samples) of one `mixture_batch`."""
     mixture, sources = batch["mixture"], batch["sources"]
     mixture_sdr = sdr(mixture[:, None].expand_as(sources), sources)
-    table = {name: summarize(separation_scores(est, sources, mixture, mixture_sdr=mixture_sdr))
-             for name, est in estimates.items()}
-    release_memory()
-    return table
+    return {name: summarize(separation_scores(est, sources, mixture, mixture_sdr=mixture_sdr))
+            for name, est in estimates.items()}
 
 
 # ----------------------------------------------------------------------------------------- the recipe

@@ -90,6 +90,17 @@ def test_oracle_masks_separate(mixtures):
         assert row["SI-SDRi"] == row["SI-SDRi, best order"] and row["output k is speaker k"] == 1.0, name
 
 
+def test_best_order_scores_forgive_a_swap(mixtures):
+    estimates = mixtures["sources"][:4] + 0.2 * mixtures["mixture"][:4, None]        # each output leans to its speaker
+    batch = {k: v[:4] for k, v in mixtures.items()}
+    right = sep.separation_scores(estimates, batch["sources"], batch["mixture"])
+    swapped = sep.separation_scores(estimates.flip(1), batch["sources"], batch["mixture"])
+    assert right["assigned"].all() and not swapped["assigned"].any()
+    assert torch.allclose(swapped["si_sdri_pit"].mean(1), right["si_sdri"].mean(1), atol=1e-4)
+    assert torch.allclose(swapped["sdri_pit"], right["sdri"], atol=1e-4)            # per speaker, in the sources' order
+    assert (swapped["si_sdri"] < right["si_sdri"]).all() and torch.equal(right["sdri_pit"], right["sdri"])
+
+
 def test_the_visual_network_refuses_to_run_without_faces():
     model = sep.Separator(sep.SeparatorConfig(lstm=8, fc=8))
     with pytest.raises(ValueError, match="pass faces"):

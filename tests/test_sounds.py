@@ -171,6 +171,15 @@ def test_mixtures_are_sums_of_aligned_sources():
         mixtures[8]
 
 
+def test_every_voice_keeps_its_own_face_in_mixtures_of_any_subset():
+    utterances = ad.read_speech()
+    two_voices = [u for u in utterances if u.voice in ("elin", "femi")]
+    m = sp.SpeechMixtures(two_voices, n=1, seconds=1.0)[0]
+    for k, voice in enumerate(m.voices):
+        own = sp.talking_face(next(u for u in utterances if u.voice == voice), n_frames=1)
+        assert np.array_equal(m.faces[k, 0, :16], own[0, :16])      # hair, skin and eyes: the face's identity
+
+
 def test_a_broken_speech_index_is_named(tmp_path):
     shutil.copytree(ad.SPEECH_DIR / "aria", tmp_path / "aria")
     index = json.loads((ad.SPEECH_DIR / "index.json").read_text())

@@ -187,7 +187,7 @@ class SpeechMixtures:
             mouth = mouth_track(shifted, self.n_frames)
             sources.append(audio)
             mouths.append(mouth[0])
-            faces.append(talking_face(shifted, int(v), self.n_frames, self.face_size, mouth=mouth))
+            faces.append(talking_face(shifted, None, self.n_frames, self.face_size, mouth=mouth))  # the voice's own face
         sources = np.stack(sources)
         noise = (ambience(rng.integers(0, 4, 1), rng, SAMPLE_RATE, self.seconds)[0] if self.with_ambience
                  else np.zeros(self.n_samples, np.float32))
