@@ -6,8 +6,8 @@ would point at the real dataset on disk:
     write_coco_captions(root, "val2014", images, captions)       # annotations/captions_val2014.json + val2014/*.png
     data = read_coco_captions(root / "annotations/captions_val2014.json", root / "val2014")
 
-Formats: COCO captions, Karpathy splits (dataset_coco.json / dataset_flickr8k.json) and VQA v2
-(questions + annotations JSON); sound datasets (ESC-50, the shipped speech) are in `audio_datasets`. Readers raise `DatasetFormatError` naming the file and the problem: JSON is read as UTF-8
+Formats: COCO captions, Karpathy splits (dataset_coco.json / dataset_flickr8k.json), VQA v2
+(questions + annotations JSON) and Reed et al.'s fine-grained captions (CUB-200 / Oxford-102: text_c10/<class>/<image>.txt); sound datasets (ESC-50, the shipped speech) are in `audio_datasets`. Readers raise `DatasetFormatError` naming the file and the problem: JSON is read as UTF-8
 and CSV as UTF-8 with or without a byte-order mark; ids must be integers; file names must stay inside
 their folder. Writers are all-or-nothing (`core.atomic_set`): a dataset's annotations and its images are
 swapped in together, so an interrupted write never pairs new images with old captions or new questions
@@ -316,4 +316,73 @@ def read_vqa(questions_file: str | Path, annotations_file: str | Path) -> VQADat
     if extra:
         raise DatasetFormatError(f"{apath}: {len(extra)} annotation(s) have no question in {qpath.name} (first: "
                                  f"question_id {extra[0]}): not a questions/annotations pair")
+    return out
+
+
+# ----------------------------------------------------------------------------------------- text-to-image captions
+@dataclass
+class FineGrainedCaptions:
+    """Captions of a fine-grained text-to-image dataset as Reed et al. released them (CUB-200 birds, Oxford-102
+    flowers): per image, its class, its captions (about 10), and whether its class is in the train or test split
+    (the splits are by class: test classes are never seen in training)."""
+
+    image: list[str]                       # image name (the caption file's stem), e.g. Black_Footed_Albatross_0001_796111
+    label: list[str]                       # class folder, e.g. 001.Black_footed_Albatross
+    captions: list[list[str]]
+    split: list[str]                       # "trainval" or "test"
+
+
+def _class_list(path: Path, classes: list[str], all_classes: list[str] | None) -> set[str]:
+    names = set()
+    for line, text in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        text = text.strip()
+        if not text:
+            continue
+        if all_classes is not None:                                    # ids: 1-based line numbers of allclasses.txt
+            if not text.isdigit() or not 1 <= int(text) <= len(all_classes):
+                raise DatasetFormatError(f"{path}: line {line}: {text!r} is not a class id between 1 and {len(all_classes)}")
+            text = all_classes[int(text) - 1]
+        if text not in classes:
+            raise DatasetFormatError(f"{path}: line {line}: class {text!r} has no folder in text_c10/")
+        names.add(text)
+    return names
+
+
+def read_reed_captions(root: str | Path) -> FineGrainedCaptions:
+    """Reed et al.'s caption release: <root>/text_c10/<class>/<image>.txt, one caption per line (about 10), and the
+    split by class, either as class names (trainvalclasses.txt, testclasses.txt) or as 1-based ids into
+    allclasses.txt (trainvalids.txt, testids.txt: the files icml2016's training scripts read)."""
+    root = Path(root)
+    text_dir = root / "text_c10"
+    if not text_dir.is_dir():
+        raise DatasetFormatError(f"{root}: no text_c10/ folder (expected <class>/<image>.txt caption files under it)")
+    classes = sorted(p.name for p in text_dir.iterdir() if p.is_dir())
+    if (root / "trainvalclasses.txt").is_file():
+        files, all_classes = ("trainvalclasses.txt", "testclasses.txt"), None
+    elif (root / "allclasses.txt").is_file():
+        files = ("trainvalids.txt", "testids.txt")
+        all_classes = [c.strip() for c in (root / "allclasses.txt").read_text(encoding="utf-8").splitlines() if c.strip()]
+    else:
+        raise DatasetFormatError(f"{root}: no split files (trainvalclasses.txt and testclasses.txt, or allclasses.txt "
+                                 "with trainvalids.txt and testids.txt)")
+    split_of = {}
+    for name, file in zip(("trainval", "test"), files):
+        if not (root / file).is_file():
+            raise DatasetFormatError(f"{root / file}: missing (the {name} classes)")
+        for c in _class_list(root / file, classes, all_classes):
+            if c in split_of:
+                raise DatasetFormatError(f"{root / file}: class {c!r} is also listed as {split_of[c]}")
+            split_of[c] = name
+    out = FineGrainedCaptions([], [], [], [])
+    for c in classes:
+        for txt in sorted((text_dir / c).glob("*.txt")):
+            captions = [line.strip() for line in txt.read_text(encoding="utf-8").splitlines() if line.strip()]
+            if not captions:
+                raise DatasetFormatError(f"{txt}: no captions")
+            out.image.append(txt.stem)
+            out.label.append(c)
+            out.captions.append(captions)
+            out.split.append(split_of.get(c, "unlisted"))
+    if not out.image:
+        raise DatasetFormatError(f"{text_dir}: no caption files")
     return out

@@ -252,3 +252,16 @@ def sdr(estimate: torch.Tensor, reference: torch.Tensor, filter_length: int = 51
         coherence.append((cross * h).sum(-1))
     coherence = torch.cat(coherence).reshape(shape)
     return 10 * torch.log10(coherence / (1 - coherence))
+
+
+def frechet_distance(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """The Fréchet distance between Gaussians fitted to features x (N, d) and y (M, d) — FID's formula:
+    ||mu_x - mu_y||^2 + tr(S_x + S_y - 2 (S_x S_y)^(1/2)). The trace of the square root is computed from the
+    eigenvalues of S_x^(1/2) S_y S_x^(1/2), which is symmetric (same eigenvalues as S_x S_y)."""
+    x, y = x.double(), y.double()
+    mu_x, mu_y = x.mean(0), y.mean(0)
+    s_x, s_y = torch.cov(x.T), torch.cov(y.T)
+    vals, vecs = torch.linalg.eigh(s_x)
+    root_x = vecs @ torch.diag(vals.clamp_min(0).sqrt()) @ vecs.T
+    middle = torch.linalg.eigvalsh(root_x @ s_y @ root_x).clamp_min(0).sqrt().sum()
+    return (mu_x - mu_y).pow(2).sum() + s_x.trace() + s_y.trace() - 2 * middle

@@ -106,12 +106,15 @@ def _soft_attention(features, hidden, encoder_att, decoder_att, full_att):
 
 
 def _references():
-    from mmlearn import captioning, localization, metrics, retrieval, separation, soundnet, word2vec
+    from mmlearn import captioning, gan, localization, metrics, retrieval, separation, soundnet, word2vec
     from mmlearn.fusion import append_one
     unit = lambda x: torch.nn.functional.normalize(x, dim=-1)  # noqa: E731
     return {
         "audio_visual_map": lambda cells, audio: localization.attention_map(unit(cells), unit(audio)),
         "ciou": metrics.ciou, "complex_mask": separation.apply_mask, "si_sdr": metrics.si_sdr,
+        "matching_aware_loss": lambda real, wrong, fake: gan.discriminator_loss(real, fake, wrong),
+        "conditioning_augmentation": lambda mu, logvar, eps: (mu + torch.exp(0.5 * logvar) * eps,
+                                                              gan.kl_to_standard_normal(mu, logvar)),
         "conv_length": soundnet.conv_length,
         "distillation_loss": soundnet.distillation_loss,
         "stft_magnitude": audio.stft_magnitude, "vse_loss": retrieval.vse_loss, "infonce_loss": retrieval.infonce_loss,
