@@ -13,8 +13,12 @@ STAMP  := $(VENV)/.mmlearn-installed
 # Jupyter refuses to run as root unless told; containers often are root.
 LAB_ARGS ?= $(if $(filter 0,$(shell id -u)),--allow-root)
 
+# Kernels talk to JupyterLab over Unix sockets in a private folder (ZeroMQ's IPC transport), not TCP ports:
+# the kernels open no TCP ports, and ipykernel has no cause to warn about unencrypted TCP.
 lab: $(STAMP)  ## open JupyterLab on the notebooks
-	$(BIN)/jupyter lab $(LAB_ARGS) notebooks/
+	@sockets=$$(mktemp -d "$${TMPDIR:-/tmp}/mmlearn-kernels.XXXXXX") && \
+	$(BIN)/jupyter lab $(LAB_ARGS) --KernelManager.transport=ipc --KernelManager.ip="$$sockets/kernel" notebooks/; \
+	status=$$?; rm -rf "$$sockets"; exit $$status
 
 test: $(STAMP)  ## unit tests + every notebook (nbval), in one pytest run
 	$(BIN)/python -m pytest

@@ -14,7 +14,9 @@ import argparse
 import json
 import os
 import re
+import shutil
 import sys
+import tempfile
 import threading
 import time
 from dataclasses import asdict, dataclass, field
@@ -101,6 +103,7 @@ def run_notebook(path: Path, out_dir: Path, cell_timeout: int = 1800) -> Run:
     """Execute one notebook in a fresh kernel (cwd = its folder); save the executed copy under out_dir/executed."""
     import nbformat
     from nbclient import NotebookClient
+    from traitlets.config import Config
     from nbformat.sign import NotebookNotary
     from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
@@ -112,7 +115,13 @@ def run_notebook(path: Path, out_dir: Path, cell_timeout: int = 1800) -> Run:
     stale.unlink(missing_ok=True)
 
     # "python3" is the kernel of this very Python (the project's venv), whatever the notebook names.
-    client = NotebookClient(nb, timeout=cell_timeout, kernel_name="python3",
+    # Where there are Unix sockets, the kernel talks to us over ZeroMQ's IPC transport in a private folder: no TCP
+    # port is opened, so ipykernel has no reason to warn that it is "running over TCP without encryption".
+    config, sockets = Config(), None
+    if os.name != "nt":
+        sockets = Path(tempfile.mkdtemp(prefix="mmlearn-kernel-"))
+        config.KernelManager.transport, config.KernelManager.ip = "ipc", str(sockets / "kernel")
+    client = NotebookClient(nb, timeout=cell_timeout, kernel_name="python3", config=config,
                             resources={"metadata": {"path": str(path.parent)}})
     error = None
     start = time.perf_counter()
@@ -123,6 +132,9 @@ def run_notebook(path: Path, out_dir: Path, cell_timeout: int = 1800) -> Run:
             error = f"{exc.ename}: {exc.evalue}".strip()
         except (CellTimeoutError, DeadKernelError, RuntimeError) as exc:  # RuntimeError: kernel did not start
             error = f"{type(exc).__name__}: {exc}"
+        finally:
+            if sockets is not None:
+                shutil.rmtree(sockets, ignore_errors=True)
     seconds = time.perf_counter() - start
     (out_dir / "executed").mkdir(parents=True, exist_ok=True)
     NotebookNotary().sign(nb)  # we ran it ourselves: Jupyter may run its players' scripts when it is opened
