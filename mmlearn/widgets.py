@@ -41,9 +41,23 @@ def _wav(audio: np.ndarray, rate: int, peak: float | None = None) -> str:
     return base64.b64encode(buffer.getvalue()).decode()
 
 
+TRUST_HINT = ("Nothing moves when you click or press play? The player's script has not run: File → Trust Notebook "
+              "(or run this cell).")
+
+
+def _trust_hint(key: str) -> str:
+    """The visible line every HTML/JS player starts with; its own script removes it (`_REMOVE_HINT`), so it
+    stays only where the script did not run (an untrusted notebook)."""
+    return f'<div id="h-{key}" style="font-size:12px;color:#b00">{html.escape(TRUST_HINT)}</div>'
+
+
+_REMOVE_HINT = 'document.getElementById("h-{key}").remove();'
+
+
 def talking_face_html(frames: np.ndarray, audio: np.ndarray, rate: int = 16_000, fps: int = 25, scale: int = 6,
                       caption: str = "") -> str:
-    """HTML of a player: press play on the audio and the face frames follow its clock (25 fps)."""
+    """HTML of a player: press play on the audio and the face frames follow its clock (25 fps). No kernel needed,
+    only a trusted notebook (until then `TRUST_HINT` shows and the face stays still)."""
     key = uuid.uuid4().hex[:8]
     images = ",".join(f'"data:image/png;base64,{_png(f, scale)}"' for f in frames)
     size = frames.shape[1] * scale
@@ -53,7 +67,8 @@ def talking_face_html(frames: np.ndarray, audio: np.ndarray, rate: int = 16_000,
        style="image-rendering:pixelated;border:1px solid #ccc"/>
   <div><div style="font-family:sans-serif;margin-bottom:6px">{html.escape(caption)}</div>
     <audio id="audio-{key}" controls src="data:audio/wav;base64,{_wav(audio, rate)}"></audio>
-    <div style="font-family:sans-serif;font-size:12px;color:#666">press play: the mouth follows the sound</div></div>
+    <div style="font-family:sans-serif;font-size:12px;color:#666">press play: the mouth follows the sound</div>
+    {_trust_hint(key)}</div>
 </div>
 <script>
 (function() {{
@@ -66,6 +81,7 @@ def talking_face_html(frames: np.ndarray, audio: np.ndarray, rate: int = 16_000,
   }}
   audio.addEventListener("play", tick);
   audio.addEventListener("seeked", tick);
+  {_REMOVE_HINT.format(key=key)}
 }})();
 </script>"""
 
@@ -121,7 +137,7 @@ def retrieval_explorer(search, describe, images: np.ndarray, query: str = "", k:
 
 def attention_scrubber_html(image: np.ndarray, words: list[str], alphas, scale: int = 8, title: str = "") -> str:
     """HTML of a slider that scrubs through a caption's words and shows each word's attention map.
-    Plain HTML + JavaScript: it keeps working in a saved notebook and on a projector with no kernel."""
+    Plain HTML + JavaScript: no kernel needed, only a trusted notebook (until then `TRUST_HINT` shows)."""
     from .viz import attention_rgb
 
     key = uuid.uuid4().hex[:8]
@@ -139,7 +155,8 @@ def attention_scrubber_html(image: np.ndarray, words: list[str], alphas, scale: 
   <div style="max-width:420px"><div style="margin-bottom:6px"><b>{html.escape(title)}</b></div>
     <input id="s-{key}" type="range" min="0" max="{len(words)}" value="0" style="width:100%"/>
     <div style="font-size:15px;line-height:1.6">{spans}</div>
-    <div style="font-size:12px;color:#666">drag the slider or click a word (0 = the image alone)</div></div>
+    <div style="font-size:12px;color:#666">drag the slider or click a word (0 = the image alone)</div>
+    {_trust_hint(key)}</div>
 </div>
 <script>
 (function() {{
@@ -151,6 +168,7 @@ def attention_scrubber_html(image: np.ndarray, words: list[str], alphas, scale: 
     for (let t = 1; t <= n; t++)
       document.getElementById("w-{key}-" + t).style.background = (t === k) ? "#ffd84d" : "";
   }});
+  {_REMOVE_HINT.format(key=key)}
 }})();
 </script>"""
 
@@ -162,9 +180,6 @@ def attention_scrubber(image: np.ndarray, words: list[str], alphas, scale: int =
 
     display(HTML(attention_scrubber_html(image, words, alphas, scale, title)))
 
-
-TRUST_HINT = ("Nothing changes when you click? The player's script has not run: File → Trust Notebook (or run "
-              "this cell). The cell above shows the same results without a script.")
 
 
 def sounding_objects_html(image: np.ndarray, names: list[str], maps: dict[tuple[bool, ...], np.ndarray],
@@ -197,7 +212,7 @@ def sounding_objects_html(image: np.ndarray, names: list[str], maps: dict[tuple[
     <div style="margin-bottom:6px">which objects sound?</div>{boxes}
     <audio id="a-{key}" controls src="data:audio/wav;base64,{_wav(audio[first], rate, loudest)}"></audio>
     <div style="font-size:12px;color:#666">bright cells = where the model hears the sound</div>
-    <div id="h-{key}" style="font-size:12px;color:#b00">{html.escape(TRUST_HINT)}</div></div>
+    {_trust_hint(key)}</div>
 </div>
 <script>
 (function() {{
@@ -209,7 +224,7 @@ def sounding_objects_html(image: np.ndarray, names: list[str], maps: dict[tuple[
     img.src = frames[code]; audio.src = sounds[code];
   }}
   for (let k = 0; k < n; k++) document.getElementById("c-{key}-" + k).addEventListener("change", update);
-  document.getElementById("h-{key}").remove();
+  {_REMOVE_HINT.format(key=key)}
 }})();
 </script>"""
 
@@ -243,7 +258,7 @@ def clip_gallery_html(groups: dict[str, list[tuple[np.ndarray, np.ndarray, str]]
     return f"""
 <div style="font-family:sans-serif"><div style="margin-bottom:6px"><b>{html.escape(title)}</b></div>
   <label>{html.escape(label)} <select id="s-{key}">{options}</select></label>
-  <div id="h-{key}" style="font-size:12px;color:#b00">{html.escape(TRUST_HINT)}</div>
+  {_trust_hint(key)}
   <div style="margin-top:8px">{"".join(panels)}</div>
 </div>
 <script>
@@ -253,7 +268,7 @@ def clip_gallery_html(groups: dict[str, list[tuple[np.ndarray, np.ndarray, str]]
     for (let g = 0; g < n; g++)
       document.getElementById("g-{key}-" + g).style.display = (String(g) === menu.value) ? "flex" : "none";
   }});
-  document.getElementById("h-{key}").remove();
+  {_REMOVE_HINT.format(key=key)}
 }})();
 </script>"""
 
@@ -294,7 +309,7 @@ def mixture_player_html(examples: list[tuple[str, np.ndarray, dict[str, np.ndarr
     return f"""
 <div style="font-family:sans-serif"><div style="margin-bottom:6px"><b>{html.escape(title)}</b></div>
   <label>mixture: <select id="s-{key}">{options}</select></label>
-  <div id="h-{key}" style="font-size:12px;color:#b00">{html.escape(TRUST_HINT)}</div>
+  {_trust_hint(key)}
   <div style="margin-top:8px">{"".join(panels)}</div>
 </div>
 <script>
@@ -323,7 +338,7 @@ def mixture_player_html(examples: list[tuple[str, np.ndarray, dict[str, np.ndarr
       audio.addEventListener("seeked", tick);
     }});
   }});
-  document.getElementById("h-{key}").remove();
+  {_REMOVE_HINT.format(key=key)}
 }})();
 </script>"""
 

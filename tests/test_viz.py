@@ -92,6 +92,16 @@ def test_widget_html_escapes_captions_titles_and_words():
     assert "<img src=x" not in face and "&lt;img src=x" in face
 
 
+def test_the_scrubber_and_the_talking_face_say_what_to_do_without_their_script():
+    import html
+    from mmlearn.widgets import TRUST_HINT, attention_scrubber_html, talking_face_html
+    pages = [attention_scrubber_html(np.zeros((8, 8, 3), dtype=np.uint8), ["a"], torch.full((1, 4), 0.25)),
+             talking_face_html(np.zeros((3, 8, 8, 3), dtype=np.uint8), np.zeros(1600, dtype=np.float32))]
+    for page in pages:                                   # the hint is there until the player's own script removes it
+        key = page.split('id="h-')[1].split('"')[0]
+        assert html.escape(TRUST_HINT) in page and f'document.getElementById("h-{key}").remove();' in page
+
+
 def test_sounding_objects_player_holds_every_combination_and_says_what_to_do_without_its_script():
     import html
 
