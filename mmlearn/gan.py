@@ -18,12 +18,23 @@ Shapes: text embeddings (B, text_dim); noise (B, z_dim); images (B, 3, 32, 32) i
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from tqdm.auto import tqdm
+
+from .backbone import PretrainHeads, cell_targets, extract, pretrain_loss
+from .core import DATA, load_weights, release_memory, save_weights, seed_everything, verify_weights
+from .metrics import frechet_distance
+from .semantics import meaning_fits, objects_fitting, parse_caption
+from .train import History, batches_of, fit
+from .world import COLORS, PLACES, SHAPES, SIZES
+from .world.scenes import Scenes
 
 
 @dataclass
@@ -79,6 +90,17 @@ def down(c_in: int, c_out: int, batch_norm: bool = True) -> nn.Sequential:
     return nn.Sequential(*layers, nn.LeakyReLU(0.2))
 
 
+def dcgan_init(module: nn.Module) -> None:
+    """DCGAN's initialisation, as Reed's code applies it: convolution weights ~ N(0, 0.02), BatchNorm scales
+    ~ N(1, 0.02) with zero shifts."""
+    for m in module.modules():
+        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):
+            nn.init.normal_(m.weight, 0.0, 0.02)
+        elif isinstance(m, (nn.BatchNorm2d, nn.BatchNorm1d)):
+            nn.init.normal_(m.weight, 1.0, 0.02)
+            nn.init.zeros_(m.bias)
+
+
 class Generator(nn.Module):
     """(z (B, z_dim), text (B, text_dim)) -> images (B, 3, 32, 32) in [-1, 1]; also returns (mu, logvar) with CA.
 
@@ -92,6 +114,7 @@ class Generator(nn.Module):
         self.net = nn.Sequential(
             nn.ConvTranspose2d(cfg.z_dim + cfg.code_dim, 4 * g, 4, 1, 0, bias=False), nn.BatchNorm2d(4 * g), nn.ReLU(),
             up(4 * g, 2 * g), up(2 * g, g), nn.ConvTranspose2d(g, 3, 4, 2, 1), nn.Tanh())
+        dcgan_init(self)
 
     def forward(self, z: torch.Tensor, text: torch.Tensor):
         if self.cfg.augment:
@@ -116,6 +139,7 @@ class Discriminator(nn.Module):
         self.code = TextCode(text_dim, cfg.code_dim, batch_norm=True)
         self.joint = nn.Sequential(nn.Conv2d(4 * d + cfg.code_dim, 4 * d, 1, bias=False), nn.BatchNorm2d(4 * d),
                                    nn.LeakyReLU(0.2), nn.Conv2d(4 * d, 1, 4))
+        dcgan_init(self)
 
     def forward(self, image: torch.Tensor, text: torch.Tensor) -> torch.Tensor:
         x = self.image(image)                                                  # (B, 4d, 4, 4)
@@ -191,3 +215,281 @@ def gan_step(g: Generator, d: Discriminator, opt_g, opt_d, images: torch.Tensor,
     loss_g.backward()
     opt_g.step()
     return logs | {"G": loss_g.item()}
+
+
+# ----------------------------------------------------------------------------------------- training
+VARIANTS = {  # Reed et al.'s variants (and StackGAN's conditioning augmentation), compared on one budget
+    "cGAN": dict(matching=False, interpolation=False, augment=False),
+    "GAN-CLS": dict(matching=True, interpolation=False, augment=False),
+    "GAN-INT-CLS": dict(matching=True, interpolation=True, augment=False),
+    "GAN-INT-CLS + CA": dict(matching=True, interpolation=True, augment=True),
+}
+KL_WEIGHT = 2.0  # StackGAN's coefficient on the KL *averaged* over the code's dimensions (cfg.TRAIN.COEFF.KL)
+
+
+@dataclass
+class CaptionedImages:
+    """What the GAN trains on: images (N, 3, 32, 32) in [-1, 1]; text (N, C, text_dim), the frozen encoder's
+    embeddings of each scene's C captions; the captions themselves and the scenes' records (to choose wrong
+    captions by meaning)."""
+
+    images: torch.Tensor
+    text: torch.Tensor
+    captions: list[list[str]]
+    scenes: Scenes
+
+
+def gan_batches(data: CaptionedImages, batch_size: int, matching: bool, seed: int = 0):
+    """Endless batches (images (B, 3, 32, 32), text (B, text_dim), wrong text (B, text_dim) or None): B different
+    scenes, each with one of its captions at random; with matching, also a caption of the batch that is *not*
+    true of each scene (`wrong_partners`, judged by `semantics.fits_matrix`)."""
+    from .semantics import fits_matrix
+
+    rng, order = np.random.default_rng(seed), torch.Generator().manual_seed(seed)
+    n, c = data.text.shape[:2]
+    while True:
+        for scenes in torch.randperm(n, generator=order).split(batch_size):
+            if len(scenes) < batch_size:
+                continue
+            choice = torch.from_numpy(rng.integers(0, c, len(scenes)))
+            text, wrong = data.text[scenes, choice], None
+            if matching:
+                captions = [data.captions[i][k] for i, k in zip(scenes.tolist(), choice.tolist())]
+                fits = fits_matrix(captions, data.scenes.take(scenes.numpy()))
+                wrong = text[torch.from_numpy(wrong_partners(fits, rng))]
+            yield data.images[scenes], text, wrong
+
+
+def train_gan(data: CaptionedImages, variant: str, steps: int, cfg: GanConfig = GanConfig(), batch_size: int = 64,
+              lr: float = 2e-4, seed: int = 0, device=None, eval_fn=None, eval_every: int | None = None,
+              progress: bool = True) -> tuple[Generator, Discriminator, History]:
+    """Train one of `VARIANTS` for `steps` steps of D then G (Adam, lr 2e-4, beta1 0.5, as Reed's code).
+    eval_fn(g) -> {name: value} runs every eval_every steps and at the end, G in eval mode. History.loss is G's
+    loss; History.logs holds D's (and the KL with conditioning augmentation)."""
+    options = VARIANTS[variant]
+    seed_everything(seed)
+    device = torch.device(device or "cpu")
+    cfg = replace(cfg, augment=options["augment"])
+    text_dim = data.text.shape[-1]
+    g, d = Generator(text_dim, cfg).to(device), Discriminator(text_dim, cfg).to(device)
+    opt_g = torch.optim.Adam(g.parameters(), lr=lr, betas=(0.5, 0.999))
+    opt_d = torch.optim.Adam(d.parameters(), lr=lr, betas=(0.5, 0.999))
+    history, start = History(), time.perf_counter()
+    batches = gan_batches(data, batch_size, options["matching"], seed)
+    bar = tqdm(total=steps, desc=variant, disable=not progress)
+    for step, (images, text, wrong) in zip(range(1, steps + 1), batches):
+        logs = gan_step(g, d, opt_g, opt_d, images.to(device), text.to(device),
+                        None if wrong is None else wrong.to(device), options["interpolation"],
+                        KL_WEIGHT / cfg.code_dim)
+        history.steps.append(step)
+        history.loss.append(logs.pop("G"))
+        for name, value in logs.items():
+            history.logs.setdefault(name, []).append(value)
+        bar.update(1)
+        if eval_fn is not None and (step % (eval_every or steps) == 0 or step == steps):
+            g.eval()
+            with torch.no_grad():
+                history.eval_steps.append(step)
+                history.evals.append(eval_fn(g))
+            g.train()
+            bar.set_postfix({k: f"{v:.2f}" for k, v in history.evals[-1].items()})
+    bar.close()
+    history.seconds = time.perf_counter() - start
+    release_memory()
+    if progress:  # plain text: it survives a saved notebook, where the bar's widget does not
+        print(f"{variant}: {steps:,} steps in {history.seconds:.1f} s; last 100 steps: G loss "
+              f"{np.mean(history.loss[-100:]):.3f}, D loss {np.mean(history.logs['D'][-100:]):.3f}")
+    return g.eval(), d.eval(), history
+
+
+@torch.no_grad()
+def generate(g: Generator, text: torch.Tensor, z: torch.Tensor | None = None, seed: int = 0,
+             batch_size: int = 500) -> torch.Tensor:
+    """Images (N, 3, 32, 32) in [0, 1] for text (N, text_dim); z (N, z_dim) defaults to N(0, I) drawn with `seed`
+    (so does conditioning augmentation's sample, as StackGAN samples at test time too)."""
+    g.eval()
+    device = next(g.parameters()).device
+    if z is None:
+        z = torch.randn(len(text), g.cfg.z_dim, generator=torch.Generator().manual_seed(seed))
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        out = [g(z[i : i + batch_size].to(device), text[i : i + batch_size].to(device))[0].cpu()
+               for i in range(0, len(text), batch_size)]
+    return torch.cat(out).add(1).div(2).clamp(0, 1)
+
+
+# ----------------------------------------------------------------------------------------- shipped networks
+SHIPPED = GanConfig(ngf=48, ndf=64)     # ngf 48 keeps a generator under 3 MB in float16
+CHECKPOINTS = {name: DATA / f"t2i_{name.lower().replace(' + ', '_').replace('-', '_')}.pt" for name in VARIANTS}
+MATCHING = DATA / "t2i_matching.pt"
+REBUILD = "Restore it (`git checkout -- data/`) or rebuild it with `python scripts/train_text_to_image.py`."
+
+
+def half(module: nn.Module) -> dict:
+    return {k: v.half() if v.is_floating_point() else v for k, v in module.state_dict().items()}
+
+
+def load_half(module: nn.Module, path: Path, what: str) -> nn.Module:
+    verify_weights(path, what, REBUILD)
+    state = load_weights(path, f"{what} checkpoint")
+    module.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state.items()})
+    return module.eval().requires_grad_(False)
+
+
+def save_generator(g: Generator, path: str | Path) -> str:
+    """Generator weights in float16 (half the size) and their sha256 beside them."""
+    return save_weights(half(g), path)
+
+
+def load_generator(variant: str, text_dim: int, path: str | Path | None = None) -> Generator:
+    """A shipped generator (one of `VARIANTS`), checked against its sha256."""
+    g = Generator(text_dim, replace(SHIPPED, augment=VARIANTS[variant]["augment"]))
+    return load_half(g, Path(path or CHECKPOINTS[variant]), f"{variant} generator")
+
+
+def load_matching(vocab_size: int, channels: int, grid: int, path: str | Path = MATCHING) -> nn.ModuleDict:
+    """The frozen image-text matching model (notebook 01's InfoNCE recipe) whose text embeddings the shipped
+    generators were trained on; checked against its sha256."""
+    from .retrieval import matching_model
+
+    return load_half(matching_model(vocab_size, channels, grid), Path(path), "image-text matching model")
+
+
+# ----------------------------------------------------------------------------------------- reading images back
+def train_reader(grid: torch.Tensor, scenes: Scenes, steps: int = 400, seed: int = 0) -> PretrainHeads:
+    """The detector that reads images back: the backbone's pretraining heads (place; per cell presence, shape,
+    colour, size), fitted on the frozen grid features (N, C, h, w) of *real* labelled training images."""
+    targets = {k: torch.from_numpy(v) for k, v in cell_targets(scenes, grid=grid.shape[-1]).items()}
+    place = torch.from_numpy(scenes.place).long()
+    seed_everything(seed)
+    heads = PretrainHeads(grid.shape[1])
+    identity = nn.Identity()
+
+    def loss(model, batch):
+        x, p, presence, shape, color, size = batch
+        return pretrain_loss(identity, model, x, p, {"presence": presence, "shape": shape, "color": color, "size": size})
+
+    fit(heads, loss, batches_of(grid, place, targets["presence"], targets["shape"], targets["color"], targets["size"],
+                                batch_size=256), steps=steps, lr=3e-3, seed=seed, desc="scene reader", progress=False)
+    return heads.eval().requires_grad_(False)
+
+
+def connected_cells(present: torch.Tensor) -> torch.Tensor:
+    """(N, h, w) bool -> (N, h, w) long: 0 where empty; the cells of one 4-connected group share one label."""
+    n, h, w = present.shape
+    empty = h * w + 1
+    labels = torch.where(present, torch.arange(1, h * w + 1).view(1, h, w).expand(n, h, w), empty)
+    while True:
+        p = F.pad(labels, (1, 1, 1, 1), value=empty)
+        smallest = torch.stack([p[:, 1:-1, 1:-1], p[:, :-2, 1:-1], p[:, 2:, 1:-1], p[:, 1:-1, :-2], p[:, 1:-1, 2:]]).amin(0)
+        new = torch.where(present, smallest, empty)
+        if torch.equal(new, labels):
+            return torch.where(present, labels, 0)
+        labels = new
+
+
+def scenes_from_cells(place_logits: torch.Tensor, cells: tuple[torch.Tensor, ...], images: np.ndarray) -> Scenes:
+    """Detections -> a Scenes record the world's semantics can judge. place_logits (N, places); cells = the heads'
+    per-cell (presence (N, 1, h, w), shape, colour, size logits (N, classes, h, w)); images (N, H, W, 3) uint8.
+    Each 4-connected group of cells with presence > 0.5 is one object; its shape, colour and size are the
+    argmax of the probabilities summed over its cells; its centre the mean of its cells' centres (pixels)."""
+    presence, *attributes = cells
+    labels = connected_cells(presence[:, 0] > 0).numpy()
+    probs = [a.softmax(dim=1).numpy() for a in attributes]                 # shape, colour, size
+    n, h, w = labels.shape
+    H, W = images.shape[1:3]
+    groups = [np.unique(labels[i])[1:] for i in range(n)]
+    k = max(1, max(len(g) for g in groups))
+    shape, color, size = (np.full((n, k), -1) for _ in range(3))
+    center, box, mask = np.zeros((n, k, 2)), np.zeros((n, k, 4), int), np.zeros((n, k, H, W), bool)
+    for i, group in enumerate(groups):
+        for j, label in enumerate(group):
+            cell = labels[i] == label
+            shape[i, j], color[i, j], size[i, j] = (p[i][:, cell].sum(1).argmax() for p in probs)
+            ys, xs = np.nonzero(cell)
+            center[i, j] = ((xs + 0.5) * W / w).mean(), ((ys + 0.5) * H / h).mean()
+            box[i, j] = xs.min() * W // w, ys.min() * H // h, (xs.max() + 1) * W // w, (ys.max() + 1) * H // h
+            mask[i, j] = cell.repeat(H // h, 0).repeat(W // w, 1)
+    return Scenes(images, place_logits.argmax(1).numpy(), shape, color, size, center, box, mask)
+
+
+@torch.no_grad()
+def read_scenes(extractor, heads: PretrainHeads, images: torch.Tensor) -> Scenes:
+    """What images (N, 3, 32, 32) in [0, 1] show, as read by the frozen backbone and the reader heads."""
+    grid, _ = extract(extractor, images)
+    place, cells = heads(grid)
+    as_uint8 = (images.permute(0, 2, 3, 1) * 255).round().byte().numpy()
+    return scenes_from_cells(place, cells, as_uint8)
+
+
+def faithfulness(read: Scenes, captions: list[str], truth: Scenes) -> dict[str, float]:
+    """Does image i show what caption i says? read: what the reader saw in each image; truth: caption i's scene.
+
+    place: the place read = the scene's; colour / shape recall: of the objects the caption names, the share
+    whose colour / shape appears on some object read; object recall: whose whole description (shape, colour,
+    size as named) fits one object read; count: the number of objects read = the number the caption states
+    (only captions that state it: complete lists and "three objects"); fits: the caption is true of what was
+    read, judged by the world's semantics (`semantics.meaning_fits`)."""
+    colour, shape, whole, count, fits = [], [], [], [], []
+    for i, caption in enumerate(captions):
+        meaning, one = parse_caption(caption), read.take([i])
+        present = one.present[0]
+        for obj in meaning.objects:
+            if obj[2] is not None:
+                colour.append(COLORS.index(obj[2]) in one.color[0][present])
+            shape.append(SHAPES.index(obj[3]) in one.shape[0][present])
+            whole.append(bool(objects_fitting(one, obj).any()))
+        stated = meaning.total if meaning.total is not None else (
+            sum(o[0] for o in meaning.objects) if meaning.exhaustive else None)
+        if stated is not None:
+            count.append(present.sum() == stated)
+        fits.append(bool(meaning_fits(meaning, one)[0]))
+    mean = lambda values: float(np.mean(values)) if values else float("nan")  # noqa: E731
+    return {"place": float(np.mean(read.place == truth.place)), "colour recall": mean(colour),
+            "shape recall": mean(shape), "object recall": mean(whole), "count": mean(count), "fits caption": mean(fits)}
+
+
+def r_precision(image_emb: torch.Tensor, own_emb: torch.Tensor, pool_emb: torch.Tensor, pool_fits: np.ndarray,
+                others: int = 99, seed: int = 0) -> float:
+    """R-precision top-1 (AttnGAN / DM-GAN protocol): for each image, rank its own caption among `others` captions
+    drawn from a pool, never one true of the image's scene; the share of images whose own caption wins.
+    image_emb, own_emb (N, d) and pool_emb (P, d) unit vectors; pool_fits (P, N) bool: pool caption p fits scene n."""
+    rng = np.random.default_rng(seed)
+    pool_scores = (image_emb @ pool_emb.t()).numpy()                        # (N, P)
+    own = (image_emb * own_emb).sum(1).numpy()
+    hits = [own[i] > pool_scores[i, rng.choice(np.flatnonzero(~pool_fits[:, i]), others, replace=False)].max()
+            for i in range(len(own))]
+    return float(np.mean(hits))
+
+
+@dataclass
+class Judge:
+    """The frozen tools that score a text-to-image model on captions of scenes it never saw: the backbone and
+    reader heads (faithfulness), the matching model and a caption pool (R-precision), and pooled backbone
+    features of other real test images (the Fréchet distance's reference set)."""
+
+    extractor: nn.Module
+    heads: PretrainHeads
+    matching: nn.ModuleDict
+    vocab: object
+    pool_captions: list[str]
+    pool_scenes: Scenes
+    reference: torch.Tensor          # (M, C) pooled features of real images
+
+    def scores(self, images: torch.Tensor, captions: list[str], scenes: Scenes, seed: int = 0) -> dict[str, float]:
+        """All metrics of images (N, 3, 32, 32) in [0, 1] made for captions (N,) of scenes (N)."""
+        from .retrieval import embed_texts
+        from .semantics import fits_matrix
+
+        grid, pooled = extract(self.extractor, images)
+        place, cells = self.heads(grid)
+        read = scenes_from_cells(place, cells, (images.permute(0, 2, 3, 1) * 255).round().byte().numpy())
+        out = faithfulness(read, captions, scenes)
+        with torch.no_grad():
+            image_emb = self.matching["image"](grid)
+        own = embed_texts(self.matching["text"], self.vocab, captions)
+        pool = embed_texts(self.matching["text"], self.vocab, self.pool_captions)
+        fits = fits_matrix(self.pool_captions, scenes)
+        out["R-precision"] = r_precision(image_emb, own, pool, fits, seed=seed)
+        out["Fréchet"] = float(frechet_distance(pooled.double(), self.reference.double()))
+        return out

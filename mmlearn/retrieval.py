@@ -154,3 +154,28 @@ def pair_batches(features: torch.Tensor, caption_ids: torch.Tensor, caption_leng
             choice = torch.randint(0, c, (len(images),))
             lengths = caption_lengths[images, choice]
             yield features[images], caption_ids[images, choice, : int(lengths.max())], lengths, images
+
+
+# ----------------------------------------------------------------------------------------- a ready matching model
+def matching_model(vocab_size: int, channels: int, grid: int, dim: int = 256) -> nn.ModuleDict:
+    """Notebook 01's winning pair of encoders: {"image": ImageProjection, "text": GRUTextEncoder, "logit_scale"}."""
+    model = nn.ModuleDict({"image": ImageProjection(channels, grid, dim), "text": GRUTextEncoder(vocab_size, dim)})
+    model.logit_scale = nn.Parameter(torch.tensor(INIT_LOGIT_SCALE))
+    return model
+
+
+def train_matching(grid: torch.Tensor, caption_ids: torch.Tensor, caption_lengths: torch.Tensor, vocab_size: int,
+                   steps: int = 500, batch_size: int = 128, lr: float = 3e-3, seed: int = 0, progress: bool = True):
+    """Notebook 01's recipe: InfoNCE over batches of different images, each with one of its captions.
+    grid (N, C, h, w) frozen-backbone features; caption_ids (N, captions, T), caption_lengths (N, captions)."""
+    from .train import fit
+
+    model = matching_model(vocab_size, grid.shape[1], grid.shape[-1]).to(grid.device)
+
+    def loss_fn(m, batch):
+        features, ids, lengths, _ = batch
+        return infonce_loss(m["image"](features), m["text"](ids, lengths), m.logit_scale)
+
+    fit(model, loss_fn, pair_batches(grid, caption_ids, caption_lengths, batch_size), steps, lr=lr, seed=seed,
+        desc="image-text matching (InfoNCE)", progress=progress)
+    return model.eval().requires_grad_(False)
