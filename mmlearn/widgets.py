@@ -10,7 +10,7 @@ Two kinds, and each says which it is:
   `mixture_player`.
 - **Explorers** need a running kernel: they compute each answer live (ipywidgets). Without one, their text
   form says so (`KERNEL_NEEDED`) and points to the static figure the notebook shows above them.
-  `retrieval_explorer`, `vqa_explorer`.
+  `retrieval_explorer`, `vqa_explorer`, `caption_sampler`.
 """
 from __future__ import annotations
 
@@ -390,5 +390,39 @@ def vqa_explorer(ask, images: np.ndarray, scene: int = 0, question: str = "what 
     box.observe(run, names="value")
     run()
     ui = Explorer([W.HBox([pick, box]), W.HBox([picture, answers])])
+    display(ui)
+    return ui
+
+
+def caption_sampler(sample, caption: str = "a red circle left of a blue square on a beach", seed: int = 0,
+                    scale: int = 3):
+    """Type a caption, move the seed -> the generator's samples for it. Needs a live kernel.
+
+    sample(text, seed) -> (images (n, H, W, 3) uint8, words not in the vocabulary). Unknown words are shown in
+    red (the text encoder reads them as <unk>). Returns the widget (displayed); where no widget front end runs,
+    its text form says that a kernel is needed."""
+    import ipywidgets as W
+    from IPython.display import display
+
+    class Sampler(W.VBox):
+        def __repr__(self):  # what a kernel-less viewer shows instead of the widget
+            return KERNEL_NEEDED
+
+    box = W.Text(value=caption, description="caption:", continuous_update=False, layout=W.Layout(width="70%"))
+    slider = W.IntSlider(value=seed, min=0, max=99, description="seed (z):", continuous_update=False)
+    status, pictures = W.HTML(), W.HBox()
+
+    def run(_=None):
+        images, unknown = sample(box.value, slider.value)
+        status.value = (f"<span style='color:#b00'>not in the vocabulary (read as &lt;unk&gt;): "
+                        f"{html.escape(', '.join(unknown))}</span>" if unknown else
+                        "<small>each picture is one draw of the noise z; the seed picks the draws</small>")
+        pictures.children = [W.Image(value=png_bytes(im, scale), format="png", width=im.shape[1] * scale)
+                             for im in images]
+
+    box.observe(run, names="value")
+    slider.observe(run, names="value")
+    run()
+    ui = Sampler([W.HBox([box, slider]), status, pictures])
     display(ui)
     return ui

@@ -26,12 +26,12 @@ from mmlearn.world import World
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--steps", type=int, default=20_000)
+    parser.add_argument("--steps", type=int, default=10_000)
     parser.add_argument("--train", type=int, default=20_000, help="training scenes (5 captions each)")
     parser.add_argument("--matching-steps", type=int, default=2_000)
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--eval-every", type=int, default=2_500)
+    parser.add_argument("--eval-every", type=int, default=1_000)
     parser.add_argument("--variants", nargs="*", default=list(gan.VARIANTS))
     parser.add_argument("--out-dir", type=Path, default=gan.MATCHING.parent)
     parser.add_argument("--reuse-matching", action="store_true",

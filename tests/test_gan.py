@@ -148,3 +148,137 @@ def test_a_tiny_gan_draws_the_colour_its_text_asks_for():
     colour = drawn.mean(dim=(2, 3))                                         # (16, 3) mean of each channel
     asked_red, asked_blue = colour[0::2], colour[1::2]
     assert (asked_red[:, 0] > asked_red[:, 2]).all() and (asked_blue[:, 2] > asked_blue[:, 0]).all()
+
+
+# ----------------------------------------------------------------------------------------- reading images back
+def test_connected_cells_groups_four_neighbours_only():
+    present = torch.zeros(1, 4, 4, dtype=torch.bool)
+    present[0, 0, 0] = present[0, 0, 1] = True          # one object of two cells
+    present[0, 1, 2] = True                             # touches it only at a corner: another object
+    present[0, 3, 0] = present[0, 3, 1] = present[0, 2, 1] = True   # an L: one object
+    labels = gan.connected_cells(present)[0]
+    assert labels[0, 0] == labels[0, 1] and labels[3, 0] == labels[3, 1] == labels[2, 1]
+    assert len({labels[0, 0].item(), labels[1, 2].item(), labels[3, 0].item()}) == 3
+    assert (labels[~present[0]] == 0).all()
+
+
+def one_hot_logits(index: np.ndarray, classes: int) -> torch.Tensor:
+    """(N, h, w) class indices (-100 = none) -> confident logits (N, classes, h, w)."""
+    hot = torch.nn.functional.one_hot(torch.from_numpy(index).clamp(min=0), classes).permute(0, 3, 1, 2).float()
+    return hot * 20 - 10
+
+
+def read_perfectly(scenes):
+    """What a perfect reader of the backbone's 8x8 cells would report for these scenes."""
+    from mmlearn.backbone import cell_targets
+    from mmlearn.world import COLORS, PLACES, SHAPES, SIZES
+
+    t = cell_targets(scenes)
+    cells = (torch.from_numpy(t["presence"])[:, None] * 20 - 10, one_hot_logits(t["shape"], len(SHAPES)),
+             one_hot_logits(t["color"], len(COLORS)), one_hot_logits(t["size"], len(SIZES)))
+    place = torch.nn.functional.one_hot(torch.from_numpy(scenes.place), len(PLACES)).float()
+    return gan.scenes_from_cells(place, cells, scenes.image)
+
+
+def test_faithfulness_by_hand_on_a_scene_read_perfectly():
+    from mmlearn.world import World
+
+    split = World().split("train", 60, language=False)
+    single = int(np.flatnonzero(split.scenes.present.sum(1) == 1)[0])  # a scene with one object
+    scene = split.scenes.take([single])
+    read = read_perfectly(scene)
+    color, shape = split.scenes[single].objects[0].color, split.scenes[single].objects[0].shape
+    other_color = "blue" if color != "blue" else "red"
+    other_shape = "circle" if shape != "circle" else "square"
+    place = {"beach": "on a beach", "forest": "in a forest", "city": "in a city", "night": "at night"}[split.scenes[single].place]
+    cases = {  # caption -> (colour recall, shape recall, count, fits)
+        f"a {color} {shape} {place}": (1, 1, 1, 1),
+        f"a {other_color} {shape} {place}": (0, 1, 1, 0),
+        f"a {color} {other_shape} {place}": (1, 0, 1, 0),
+        f"two {color} {shape}s {place}": (1, 1, 0, 0),
+    }
+    for caption, (colour_recall, shape_recall, count, fits) in cases.items():
+        scores = gan.faithfulness(read, [caption], scene)
+        got = (scores["colour recall"], scores["shape recall"], scores["count"], scores["fits caption"])
+        assert got == (colour_recall, shape_recall, count, fits), caption
+        assert scores["place"] == 1.0
+
+
+def test_a_perfect_reading_of_real_scenes_fits_their_captions_and_not_shuffled_ones():
+    from mmlearn.world import World
+
+    split = World().split("test", 300)
+    read = read_perfectly(split.scenes)
+    captions = [caps[0] for caps in split.captions]
+    own = gan.faithfulness(read, captions, split.scenes)
+    shuffled = gan.faithfulness(read, captions[1:] + captions[:1], split.scenes.take(np.r_[1:300, 0]))
+    assert own["place"] == 1.0 and own["colour recall"] > 0.9 and own["fits caption"] > 0.8
+    assert shuffled["fits caption"] < 0.2 and shuffled["colour recall"] < own["colour recall"] - 0.3
+
+
+def test_r_precision_by_hand():
+    image = torch.eye(3)                                                  # three images, orthogonal embeddings
+    own = torch.tensor([[1.0, 0, 0], [0, 0.6, 0.8], [0, 0, 1]])           # image 1's caption is a poor match
+    pool = torch.tensor([[0.0, 0.8, 0.6], [0.0, 0.0, 1.0], [1.0, 0.0, 0.0], [0.0, 0.9, 0.1]])
+    fits = np.zeros((4, 3), bool)
+    fits[1, 2] = fits[2, 0] = True                                        # true of the scene: never a rival
+    # image 0 vs pool 0, 1, 3 (not 2): own 1.0 wins; image 1 vs pool 0 (0.8 > 0.6): loses; image 2 vs 0, 2, 3: wins
+    assert gan.r_precision(image, own, pool, fits, others=3) == pytest.approx(2 / 3)
+
+
+def test_generator_round_trip_and_a_changed_checkpoint_is_refused(tmp_path):
+    torch.manual_seed(0)
+    g = gan.Generator(TEXT_DIM, gan.SHIPPED).eval()
+    path = tmp_path / "g.pt"
+    gan.save_generator(g, path)
+    loaded = gan.load_generator("GAN-INT-CLS", TEXT_DIM, path)
+    text = torch.randn(4, TEXT_DIM)
+    assert torch.allclose(gan.generate(g, text, seed=1), gan.generate(loaded, text, seed=1), atol=2e-2)
+    assert torch.equal(gan.generate(loaded, text, seed=1), gan.generate(loaded, text, seed=1))
+    path.write_bytes(path.read_bytes()[:-10] + b"0123456789")
+    with pytest.raises(FileNotFoundError, match="does not match its recorded sha256"):
+        gan.load_generator("GAN-INT-CLS", TEXT_DIM, path)
+
+
+@pytest.mark.parametrize("variant", list(gan.VARIANTS))
+def test_every_variant_trains_and_its_wrong_captions_never_fit(variant):
+    from mmlearn.semantics import fits_matrix
+    from mmlearn.world import World
+
+    split = World().split("train", 40)
+    text = torch.nn.functional.normalize(torch.randn(40, 5, TEXT_DIM), dim=-1)
+    data = gan.CaptionedImages(torch.rand(40, 3, 32, 32) * 2 - 1, text, split.captions, split.scenes)
+    images, batch_text, wrong = next(gan.gan_batches(data, 16, gan.VARIANTS[variant]["matching"]))
+    assert (wrong is None) == (not gan.VARIANTS[variant]["matching"])
+    if wrong is not None:                       # each wrong text is a caption of the batch not true of the image
+        where = {tuple(t.tolist()): (i, k) for i in range(40) for k, t in enumerate(text[i])}
+        for image, w in zip(images, wrong):
+            i = next(j for j in range(40) if torch.equal(data.images[j], image))
+            scene, k = where[tuple(w.tolist())]
+            assert not fits_matrix([split.captions[scene][k]], split.scenes.take([i]))[0, 0]
+    cfg = gan.GanConfig(code_dim=16, z_dim=8, ngf=8, ndf=8)
+    g, _, history = gan.train_gan(data, variant, 3, cfg, batch_size=16, progress=False)
+    assert len(history.loss) == 3 and len(history.logs["D"]) == 3
+    assert ("KL" in history.logs) == gan.VARIANTS[variant]["augment"]
+    assert g.cfg.augment == gan.VARIANTS[variant]["augment"]
+
+
+def test_the_shipped_networks_load_with_their_checksums_and_fit_the_size_limit():
+    from mmlearn import backbone
+    from mmlearn.retrieval import embed_texts
+    from mmlearn.text import world_vocab
+
+    vocab = world_vocab()
+    matching = gan.load_matching(len(vocab), backbone.CHANNELS, backbone.GRID)
+    text = embed_texts(matching["text"], vocab, ["a red circle on a beach", "two blue squares at night"])
+    for variant, path in gan.CHECKPOINTS.items():
+        assert path.stat().st_size < 3e6, path
+        images = gan.generate(gan.load_generator(variant, text.shape[1]), text)
+        assert images.shape == (2, 3, 32, 32) and 0 <= images.min() and images.max() <= 1
+
+
+def test_spread_is_zero_for_identical_images_and_the_pixel_std_otherwise():
+    same = torch.rand(1, 3, 3, 4, 4).expand(2, 3, 3, 4, 4)
+    assert gan.spread(same) == 0
+    black_white = torch.stack([torch.zeros(3, 4, 4), torch.ones(3, 4, 4)])[None]     # 1 caption, 2 images
+    assert gan.spread(black_white) == pytest.approx(2 ** -0.5)                       # sample std of {0, 1}

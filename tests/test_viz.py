@@ -82,6 +82,25 @@ def test_vqa_explorer_answers_live_flags_unknown_words_and_says_it_needs_a_kerne
     assert repr(ui) == KERNEL_NEEDED
 
 
+def test_caption_sampler_draws_live_flags_unknown_words_and_says_it_needs_a_kernel():
+    from mmlearn.widgets import KERNEL_NEEDED, caption_sampler
+    asked = []
+
+    def sample(text, seed):
+        asked.append((text, seed))
+        return np.full((8, 4, 4, 3), seed, dtype=np.uint8), [w for w in text.split() if w == "zebra"]
+
+    ui = caption_sampler(sample, "a red zebra", seed=3)
+    (box, slider), status, pictures = ui.children[0].children, ui.children[1], ui.children[2]
+    assert asked == [("a red zebra", 3)] and "not in the vocabulary" in status.value and "zebra" in status.value
+    assert len(pictures.children) == 8 and bytes(pictures.children[0].value).startswith(b"\x89PNG")
+    box.value = "a red circle"
+    assert asked[-1] == ("a red circle", 3) and "not in the vocabulary" not in status.value
+    slider.value = 7
+    assert asked[-1] == ("a red circle", 7)
+    assert repr(ui) == KERNEL_NEEDED
+
+
 def test_widget_html_escapes_captions_titles_and_words():
     from mmlearn.widgets import attention_scrubber_html, talking_face_html
     image = np.zeros((8, 8, 3), dtype=np.uint8)
