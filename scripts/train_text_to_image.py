@@ -18,6 +18,7 @@ import numpy as np
 import torch
 
 from mmlearn import backbone, gan
+from mmlearn import judging
 from mmlearn.core import images_to_tensor, pick_device, save_weights, seed_everything
 from mmlearn.retrieval import embed_texts, train_matching
 from mmlearn.text import encode_captions, world_vocab
@@ -62,7 +63,7 @@ def main():
     scenes, reference = test.scenes.take(np.arange(1_000)), backbone.extract(extractor, test.scenes.image[1_000:])[1]
     rng = np.random.default_rng(args.seed)
     captions = [caps[k] for caps, k in zip(test.captions[:1_000], rng.integers(0, 5, 1_000))]
-    judge = gan.Judge(extractor, gan.train_reader(grid.to(device), train.scenes).to(device), matching, vocab,
+    judge = judging.Judge(extractor, judging.train_reader(grid.to(device), train.scenes).to(device), matching, vocab,
                       captions, scenes, reference)
     test_text = embed_texts(matching["text"], vocab, captions)
     real = judge.scores(images_to_tensor(scenes.image), captions, scenes)

@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from mmlearn import gan
+from mmlearn import judging
 from mmlearn.metrics import frechet_distance
 
 TEXT_DIM = 24
@@ -156,7 +157,7 @@ def test_connected_cells_groups_four_neighbours_only():
     present[0, 0, 0] = present[0, 0, 1] = True          # one object of two cells
     present[0, 1, 2] = True                             # touches it only at a corner: another object
     present[0, 3, 0] = present[0, 3, 1] = present[0, 2, 1] = True   # an L: one object
-    labels = gan.connected_cells(present)[0]
+    labels = judging.connected_cells(present)[0]
     assert labels[0, 0] == labels[0, 1] and labels[3, 0] == labels[3, 1] == labels[2, 1]
     assert len({labels[0, 0].item(), labels[1, 2].item(), labels[3, 0].item()}) == 3
     assert (labels[~present[0]] == 0).all()
@@ -177,7 +178,7 @@ def read_perfectly(scenes):
     cells = (torch.from_numpy(t["presence"])[:, None] * 20 - 10, one_hot_logits(t["shape"], len(SHAPES)),
              one_hot_logits(t["color"], len(COLORS)), one_hot_logits(t["size"], len(SIZES)))
     place = torch.nn.functional.one_hot(torch.from_numpy(scenes.place), len(PLACES)).float()
-    return gan.scenes_from_cells(place, cells, scenes.image)
+    return judging.scenes_from_cells(place, cells, scenes.image)
 
 
 def test_faithfulness_by_hand_on_a_scene_read_perfectly():
@@ -198,7 +199,7 @@ def test_faithfulness_by_hand_on_a_scene_read_perfectly():
         f"two {color} {shape}s {place}": (1, 1, 0, 0),
     }
     for caption, (colour_recall, shape_recall, count, fits) in cases.items():
-        scores = gan.faithfulness(read, [caption], scene)
+        scores = judging.faithfulness(read, [caption], scene)
         got = (scores["colour recall"], scores["shape recall"], scores["count"], scores["fits caption"])
         assert got == (colour_recall, shape_recall, count, fits), caption
         assert scores["place"] == 1.0
@@ -210,8 +211,8 @@ def test_a_perfect_reading_of_real_scenes_fits_their_captions_and_not_shuffled_o
     split = World().split("test", 300)
     read = read_perfectly(split.scenes)
     captions = [caps[0] for caps in split.captions]
-    own = gan.faithfulness(read, captions, split.scenes)
-    shuffled = gan.faithfulness(read, captions[1:] + captions[:1], split.scenes.take(np.r_[1:300, 0]))
+    own = judging.faithfulness(read, captions, split.scenes)
+    shuffled = judging.faithfulness(read, captions[1:] + captions[:1], split.scenes.take(np.r_[1:300, 0]))
     assert own["place"] == 1.0 and own["colour recall"] > 0.9 and own["fits caption"] > 0.8
     assert shuffled["fits caption"] < 0.2 and shuffled["colour recall"] < own["colour recall"] - 0.3
 
@@ -223,7 +224,7 @@ def test_r_precision_by_hand():
     fits = np.zeros((4, 3), bool)
     fits[1, 2] = fits[2, 0] = True                                        # true of the scene: never a rival
     # image 0 vs pool 0, 1, 3 (not 2): own 1.0 wins; image 1 vs pool 0 (0.8 > 0.6): loses; image 2 vs 0, 2, 3: wins
-    assert gan.r_precision(image, own, pool, fits, others=3) == pytest.approx(2 / 3)
+    assert judging.r_precision(image, own, pool, fits, others=3) == pytest.approx(2 / 3)
 
 
 def test_generator_round_trip_and_a_changed_checkpoint_is_refused(tmp_path):
@@ -278,7 +279,7 @@ def test_the_shipped_networks_load_with_their_checksums_and_fit_the_size_limit()
 
 
 def test_spread_is_zero_for_identical_images_and_the_pixel_std_otherwise():
-    same = torch.rand(1, 3, 3, 4, 4).expand(2, 3, 3, 4, 4)
-    assert gan.spread(same) == 0
+    same = torch.rand(1, 1, 3, 4, 4).expand(2, 5, 3, 4, 4)                          # 2 captions, 5 identical images each
+    assert judging.spread(same) == 0
     black_white = torch.stack([torch.zeros(3, 4, 4), torch.ones(3, 4, 4)])[None]     # 1 caption, 2 images
-    assert gan.spread(black_white) == pytest.approx(2 ** -0.5)                       # sample std of {0, 1}
+    assert judging.spread(black_white) == pytest.approx(2 ** -0.5)                       # sample std of {0, 1}
