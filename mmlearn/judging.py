@@ -6,12 +6,12 @@ that the world's own semantics judge against the caption (`faithfulness`). `r_pr
 caption among captions of other scenes with the matching model; `Judge` runs everything, with the Fréchet
 distance on pooled backbone features; `spread` measures how different the images of one caption are.
 
-    judge = Judge(extractor, train_reader(train_grid, train.scenes), matching, vocab, captions, scenes, reference)
+    judge = Judge(extractor, train_reader(train_grid, train.scenes), matching, vocab, captions, reference)
     scores = judge.scores(images, captions, scenes)       # images (N, 3, 32, 32) in [0, 1]
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -85,12 +85,15 @@ def scenes_from_cells(place_logits: torch.Tensor, cells: tuple[torch.Tensor, ...
 
 
 @torch.no_grad()
+def read_grid(heads: PretrainHeads, grid: torch.Tensor, images: torch.Tensor) -> Scenes:
+    """What images (N, 3, 32, 32) in [0, 1] show, read by the reader heads from their backbone grid (N, C, h, w)."""
+    place, cells = heads(grid)
+    return scenes_from_cells(place, cells, (images.permute(0, 2, 3, 1) * 255).round().byte().numpy())
+
+
 def read_scenes(extractor, heads: PretrainHeads, images: torch.Tensor) -> Scenes:
     """What images (N, 3, 32, 32) in [0, 1] show, as read by the frozen backbone and the reader heads."""
-    grid, _ = extract(extractor, images)
-    place, cells = heads(grid)
-    as_uint8 = (images.permute(0, 2, 3, 1) * 255).round().byte().numpy()
-    return scenes_from_cells(place, cells, as_uint8)
+    return read_grid(heads, extract(extractor, images)[0], images)
 
 
 def faithfulness(read: Scenes, captions: list[str], truth: Scenes) -> dict[str, float]:
@@ -144,8 +147,13 @@ class Judge:
     matching: nn.ModuleDict
     vocab: object
     pool_captions: list[str]
-    pool_scenes: Scenes
     reference: torch.Tensor          # (M, C) pooled features of real images
+    pool: torch.Tensor = field(init=False)   # the pool captions' embeddings, computed once
+
+    def __post_init__(self):
+        from .retrieval import embed_texts
+
+        self.pool = embed_texts(self.matching["text"], self.vocab, self.pool_captions)
 
     def scores(self, images: torch.Tensor, captions: list[str], scenes: Scenes, seed: int = 0) -> dict[str, float]:
         """All metrics of images (N, 3, 32, 32) in [0, 1] made for captions (N,) of scenes (N)."""
@@ -153,16 +161,12 @@ class Judge:
         from .semantics import fits_matrix
 
         grid, pooled = extract(self.extractor, images)
-        place, cells = self.heads(grid)
-        read = scenes_from_cells(place, cells, (images.permute(0, 2, 3, 1) * 255).round().byte().numpy())
-        out = faithfulness(read, captions, scenes)
+        out = faithfulness(read_grid(self.heads, grid, images), captions, scenes)
         with torch.no_grad():
             image_emb = self.matching["image"](grid)
         own = embed_texts(self.matching["text"], self.vocab, captions)
-        if getattr(self, "_pool", None) is None:
-            self._pool = embed_texts(self.matching["text"], self.vocab, self.pool_captions)
         fits = fits_matrix(self.pool_captions, scenes)
-        out["R-precision"] = r_precision(image_emb, own, self._pool, fits, seed=seed)
+        out["R-precision"] = r_precision(image_emb, own, self.pool, fits, seed=seed)
         out["Fréchet"] = float(frechet_distance(pooled.double(), self.reference.double()))
         return out
 

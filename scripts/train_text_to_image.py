@@ -64,7 +64,7 @@ def main():
     rng = np.random.default_rng(args.seed)
     captions = [caps[k] for caps, k in zip(test.captions[:1_000], rng.integers(0, 5, 1_000))]
     judge = judging.Judge(extractor, judging.train_reader(grid.to(device), train.scenes).to(device), matching, vocab,
-                      captions, scenes, reference)
+                      captions, reference)
     test_text = embed_texts(matching["text"], vocab, captions)
     real = judge.scores(images_to_tensor(scenes.image), captions, scenes)
     print("real test images:", ", ".join(f"{k} {v:.3f}" for k, v in real.items()), flush=True)
