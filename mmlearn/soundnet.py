@@ -160,6 +160,18 @@ def scene_sounds(scenes: Scenes, seed: int, sounding=None, chunk: int = 250) -> 
     return torch.from_numpy(np.concatenate(out))
 
 
+def loud_and_quiet(scenes: Scenes) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The probe's kind of scene: exactly two objects, one large (loud) and one small (9 dB quieter), of
+    different shapes. Returns (N,) bool (is the scene of that kind) and, for every scene, the slot of its loudest
+    object and of its quietest present one, (N,) ints each (meaningful where the first array is True)."""
+    loud = np.argmax(np.where(scenes.present, scenes.size, -1), axis=1)
+    quiet = np.argmin(np.where(scenes.present, scenes.size, 99), axis=1)
+    rows = np.arange(len(scenes))
+    kind = ((scenes.present.sum(1) == 2) & ((scenes.size == 1) & scenes.present).sum(1) == 1) \
+        & (scenes.shape[rows, loud] != scenes.shape[rows, quiet])
+    return kind, loud, quiet
+
+
 @torch.no_grad()
 def layer_features(student: SoundNetStudent, waves: torch.Tensor, batch_size: int = 250) -> dict[str, torch.Tensor]:
     """Each layer's activations averaged over time, one vector per clip: {'conv1': (N, C1), ...} (SoundNet's

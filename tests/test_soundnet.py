@@ -126,3 +126,19 @@ def test_the_teachers_learn_place_and_shapes_from_labelled_images():
     assert (places.argmax(1).numpy() == scenes.place).mean() > 0.95
     in_frame = [int(k) in set(scenes.shape[i][scenes.present[i]]) for i, k in enumerate(objects.argmax(1))]
     assert np.mean(in_frame) > 0.95
+
+
+def test_loud_and_quiet_picks_two_object_scenes_with_one_loud_object_of_another_shape():
+    from mmlearn.world import World
+    scenes = World().split("test", 300, language=False).scenes
+    kind, loud, quiet = sn.loud_and_quiet(scenes)
+    for i, scene in enumerate(scenes):                    # the same rule, read off each scene's object list
+        sizes = [o.size for o in scene.objects]
+        expected = (len(scene.objects) == 2 and sorted(sizes) == ["large", "small"]
+                    and scene.objects[0].shape != scene.objects[1].shape)
+        assert kind[i] == expected, i
+        if expected:
+            by_size = {o.size: o.shape for o in scene.objects}
+            assert sn.SHAPES[scenes.shape[i, loud[i]]] == by_size["large"]
+            assert sn.SHAPES[scenes.shape[i, quiet[i]]] == by_size["small"]
+    assert 0.1 < kind.mean() < 0.3                        # about one scene in six is of the probe's kind
