@@ -10,7 +10,7 @@ Two kinds, and each says which it is:
   `mixture_player`.
 - **Explorers** need a running kernel: they compute each answer live (ipywidgets). Without one, their text
   form says so (`KERNEL_NEEDED`) and points to the static figure the notebook shows above them.
-  `retrieval_explorer`, `vqa_explorer`, `caption_sampler`.
+  `retrieval_explorer`, `vqa_explorer`, `caption_sampler`, `word_explorer`.
 """
 from __future__ import annotations
 
@@ -424,5 +424,37 @@ def caption_sampler(sample, caption: str = "a red circle left of a blue square o
     slider.observe(run, names="value")
     run()
     ui = Sampler([W.HBox([box, slider]), status, pictures])
+    display(ui)
+    return ui
+
+
+def word_explorer(vectors, query: str = "king - man + woman", k: int = 8):
+    """Type a word -> its nearest neighbours; type `a - b + c` -> the analogy's answers. Needs a live kernel.
+
+    vectors: a `word2vec.WordVectors` (its `query` answers). Words not in the vocabulary are shown in red and
+    left out. Returns the widget (displayed); where no widget front end runs, its text form says that a kernel
+    is needed."""
+    import ipywidgets as W
+    from IPython.display import display
+
+    class Explorer(W.VBox):
+        def __repr__(self):  # what a kernel-less viewer shows instead of the widget
+            return KERNEL_NEEDED
+
+    box = W.Text(value=query, description="words:", continuous_update=False, layout=W.Layout(width="60%"))
+    answers = W.HTML()
+
+    def run(_=None):
+        top, unknown = vectors.query(box.value, k)
+        warning = (f"<div style='color:#b00'>not in the vocabulary (left out): {html.escape(', '.join(unknown))}</div>"
+                   if unknown else "")
+        rows = "".join(f"<tr><td>{html.escape(w)}</td><td><div style='background:#4c72b0;height:12px;"
+                       f"width:{int(160 * max(c, 0))}px'></div></td><td>{c:.2f}</td></tr>" for w, c in top)
+        answers.value = (warning + (f"<table>{rows}</table><small>cosine similarity</small>" if top else
+                                    "<small>type a word, or a - b + c</small>"))
+
+    box.observe(run, names="value")
+    run()
+    ui = Explorer([box, answers])
     display(ui)
     return ui

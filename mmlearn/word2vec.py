@@ -79,13 +79,13 @@ def keep_probability(counts: np.ndarray, sample: float = 1e-3) -> np.ndarray:
 
 
 def noise_distribution(counts: np.ndarray, power: float = 0.75) -> np.ndarray:
-    """P_n(w) proportional to count(w) ** 0.75: rarer words are drawn more often than by frequency."""
+    """P_n(w) proportional to count(w) ** power (0.75: rarer words are drawn more often than by frequency)."""
     weights = np.asarray(counts, dtype=np.float64) ** power
     return weights / weights.sum()
 
 
 class NoiseSampler:
-    """Draws noise words from P_n(w) ~ count(w) ** 0.75, exactly and in O(1) per draw, with Walker's alias
+    """Draws noise words from P_n(w) ~ count(w) ** power (0.75 by default), exactly and in O(1) per draw, with Walker's alias
     method: pick a word i uniformly, keep it with probability accept[i], else take its alias[i].
     (word2vec.c looks draws up in a table of 1e8 slots; the alias tables are two arrays of V entries.)"""
 
@@ -175,8 +175,9 @@ def scores_loss(scores: torch.Tensor) -> float:
 class WordVectors:
     """Trained word vectors (one row per vocabulary word) with similarity queries."""
 
-    def __init__(self, vectors: torch.Tensor, words: list[str]):
-        self.vectors = vectors
+    def __init__(self, vectors: torch.Tensor, words: list[str], context: torch.Tensor | None = None):
+        self.vectors = vectors                     # (V, d): the centre-word table W_in, the usual word vectors
+        self.context = context                     # (V, d) or None: the context table W_out, where one was trained
         self.words = list(words)
         self.index = {w: i for i, w in enumerate(self.words)}
         self.unit = F.normalize(vectors, dim=1)
@@ -205,6 +206,27 @@ class WordVectors:
         return [(self.words[i], float(s)) for s, i in zip(top.values, top.indices)]
 
 
+    def query(self, text: str, k: int = 8) -> tuple[list[tuple[str, float]], list[str]]:
+        """Answer a typed query: "king" (its neighbours) or "king - man + woman" (3CosAdd: the words nearest
+        the signed sum of the unit vectors, the query's words excluded). Returns (neighbours, unknown words);
+        unknown words are left out of the sum, and with no known word the neighbours are empty."""
+        tokens = text.lower().replace("+", " + ").replace("-", " - ").split()
+        total, sign, used, unknown = torch.zeros(self.unit.shape[1]), 1.0, [], []
+        for token in tokens:
+            if token in "+-":
+                sign = 1.0 if token == "+" else -1.0
+                continue
+            if token in self.index:
+                total += sign * self.unit[self.index[token]]
+                used.append(token)
+            else:
+                unknown.append(token)
+            sign = 1.0
+        if not used:
+            return [], unknown
+        return self.most_similar(total, k, exclude=used), unknown
+
+
 @dataclass
 class TrainLog:
     words_per_second: float
@@ -217,9 +239,10 @@ class TrainLog:
 
 def train_skipgram(sentences: list[list[str]] | tuple[np.ndarray, np.ndarray], vocab: Vocab, dim: int = 100,
                    window: int = 5, negatives: int = 5, sample: float = 1e-3, epochs: int = 3, lr: float = 0.025,
-                   batch_size: int = 1024, chunk_words: int = 100_000, seed: int = 0,
+                   batch_size: int = 1024, chunk_words: int = 100_000, seed: int = 0, noise_power: float = 0.75,
                    progress: bool = True) -> tuple[WordVectors, TrainLog]:
-    """Train skip-gram with negative sampling; returns the input vectors and a TrainLog.
+    """Train skip-gram with negative sampling; returns the word vectors (W_in, with W_out as `.context`) and
+    a TrainLog. Noise words are drawn from count ** noise_power (word2vec's 0.75; 1: unigram; 0: uniform).
 
     The corpus is processed in chunks of about chunk_words tokens: pairs are generated for a chunk
     (vectorised), shuffled, and fed in batches; the learning rate falls linearly with the number of
@@ -234,7 +257,7 @@ def train_skipgram(sentences: list[list[str]] | tuple[np.ndarray, np.ndarray], v
     gen = torch.Generator().manual_seed(seed)
     ids, sentence = encode_corpus(vocab, sentences) if isinstance(sentences, list) else sentences
     keep = keep_probability(vocab.counts, sample)
-    sampler = NoiseSampler(vocab.counts)
+    sampler = NoiseSampler(vocab.counts, noise_power)
     w_in = (torch.rand(len(vocab), dim, generator=gen) - 0.5) / dim                 # word2vec.c's init
     w_out = torch.zeros(len(vocab), dim)
     # chunk boundaries at sentence starts, so no window is cut in two
@@ -270,7 +293,51 @@ def train_skipgram(sentences: list[list[str]] | tuple[np.ndarray, np.ndarray], v
             bar.set_postfix(loss=f"{losses[-1]:.3f}", lr=f"{lr * max(1 - done / total, 1e-4):.4f}")
     bar.close()
     seconds = time.perf_counter() - start
-    return WordVectors(w_in, vocab.words), TrainLog(total / seconds, seconds, total, pairs, losses, marks)
+    return WordVectors(w_in, vocab.words, context=w_out), TrainLog(total / seconds, seconds, total, pairs, losses, marks)
+
+
+# ------------------------------------------------------------------- the count-based baseline
+def cooccurrence(ids: np.ndarray, sentence: np.ndarray, n_words: int, window: int = 5) -> torch.Tensor:
+    """Sparse symmetric (V, V) co-occurrence counts of a corpus (ids, sentence as from `encode_corpus`): a pair
+    of words d <= window apart in the same sentence adds (window + 1 - d) / window, the chance that
+    word2vec's dynamic window reaches d (Levy, Goldberg & Dagan's "dynamic context window"). Counted one
+    offset at a time, so memory follows the distinct pairs, not the corpus times the window."""
+    keys, values = [], []
+    for d in range(1, window + 1):
+        same = sentence[d:] == sentence[:-d]
+        pair = ids[:-d][same] * n_words + ids[d:][same]
+        pair = np.concatenate([pair, ids[d:][same] * n_words + ids[:-d][same]])   # both directions
+        unique, counts = np.unique(pair, return_counts=True)
+        keys.append(unique)
+        values.append(counts * (window + 1 - d) / window)
+    unique, where = np.unique(np.concatenate(keys), return_inverse=True)
+    summed = np.bincount(where, weights=np.concatenate(values))
+    index = torch.from_numpy(np.stack([unique // n_words, unique % n_words]))
+    return torch.sparse_coo_tensor(index, torch.from_numpy(summed).float(), (n_words, n_words),  # keys sorted: row-major
+                                   check_invariants=False, is_coalesced=True)
+
+
+def ppmi(counts: torch.Tensor, cds: float = 0.75) -> torch.Tensor:
+    """Positive PMI of sparse co-occurrence counts (V, V): max(0, log P(w, c) / (P(w) P_cds(c))), where the
+    context distribution is smoothed like word2vec's noise, P_cds(c) ~ count(c) ** cds (Levy et al. 2015)."""
+    index, n = counts.indices(), counts.values().double()
+    row = torch.zeros(counts.shape[0], dtype=torch.float64).index_add_(0, index[0], n)
+    col = torch.zeros(counts.shape[1], dtype=torch.float64).index_add_(0, index[1], n) ** cds
+    pmi = torch.log(n * col.sum()) - torch.log(row[index[0]] * col[index[1]])         # log n S / (n_w n_c^cds)
+    keep = pmi > 0
+    return torch.sparse_coo_tensor(index[:, keep], pmi[keep].float(), counts.shape, check_invariants=False,
+                                   is_coalesced=True)
+
+
+def ppmi_svd(ids: np.ndarray, sentence: np.ndarray, vocab: Vocab, dim: int = 100, window: int = 5,
+             cds: float = 0.75, eig: float = 0.5, seed: int = 0) -> WordVectors:
+    """The count-based baseline of Levy, Goldberg & Dagan (2015): PPMI of windowed co-occurrence counts, factored
+    by a truncated SVD, M ~ U S V^T; the word vectors are U S ** eig (their eigenvalue weighting: 0.5 is the
+    symmetric choice they recommend over the textbook 1). A randomized SVD (torch.svd_lowrank) on the sparse matrix."""
+    matrix = ppmi(cooccurrence(ids, sentence, len(vocab), window), cds)
+    torch.manual_seed(seed)                                          # the randomized SVD's probe vectors
+    u, s, _ = torch.svd_lowrank(matrix, q=dim + 10, niter=4)
+    return WordVectors(u[:, :dim] * s[:dim] ** eig, vocab.words)
 
 
 # ----------------------------------------------------------------------------------- evaluation
@@ -330,24 +397,29 @@ def evaluate_word_pairs(vectors: WordVectors, pairs) -> dict:
 def evaluate_analogies(vectors: WordVectors, sections: dict, restrict: int = 300_000, batch: int = 1024) -> dict:
     """Accuracy of 3CosAdd, d* = argmax cos(d, b - a + c) over the `restrict` most frequent words, the three
     question words excluded (as gensim's evaluate_word_analogies). Questions with a word outside that
-    vocabulary are skipped; coverage = share of questions answered. Also accuracy per section."""
+    vocabulary are skipped; coverage = share of questions answered. Also, per section, the accuracy and the
+    questions answered, and every answered question with the model's answer ((a, b, c, d), answer)."""
     n = min(restrict, len(vectors.words))
     unit, index = vectors.unit[:n], {w: i for i, w in enumerate(vectors.words[:n])}
-    correct, per_section, asked = 0, {}, 0
-    total = sum(len(q) for q in sections.values())
+    correct, per_section, asked, answers = 0, {}, {}, []
     for name, questions in sections.items():
-        ids = torch.tensor([[index[w] for w in q] for q in questions if all(w in index for w in q)], dtype=torch.long)
-        hits = 0
+        covered = [q for q in questions if all(w in index for w in q)]
+        ids = torch.tensor([[index[w] for w in q] for q in covered], dtype=torch.long).reshape(-1, 4)
+        guesses = []
         for k in range(0, len(ids), batch):
             q = ids[k:k + batch]
             scores = F.normalize(unit[q[:, 1]] - unit[q[:, 0]] + unit[q[:, 2]], dim=1) @ unit.t()
             scores.scatter_(1, q[:, :3], -2.0)                        # never answer with a question word
-            hits += int((scores.argmax(1) == q[:, 3]).sum())
-        if len(ids):
-            per_section[name] = hits / len(ids)
-        correct, asked = correct + hits, asked + len(ids)
-    return {"accuracy": correct / max(asked, 1), "coverage": asked / max(total, 1), "questions": asked,
-            "sections": per_section}
+            guesses += scores.argmax(1).tolist()
+        hits = sum(g == int(d) for g, d in zip(guesses, ids[:, 3]))
+        answers += [(q, vectors.words[g]) for q, g in zip(covered, guesses)]
+        asked[name] = (len(covered), len(questions))
+        if covered:
+            per_section[name] = hits / len(covered)
+        correct += hits
+    answered, total = sum(a for a, _ in asked.values()), sum(t for _, t in asked.values())
+    return {"accuracy": correct / max(answered, 1), "coverage": answered / max(total, 1), "questions": answered,
+            "sections": per_section, "asked": asked, "answers": answers}
 
 
 def evaluate(vectors: WordVectors) -> dict:

@@ -185,3 +185,17 @@ def test_players_display_once_and_return_nothing(capsys):
              mixture_player([("m", np.zeros((2, 2, 4, 4, 3), np.uint8), {"mixture": sound})])]
     assert shown == [None] * 5                    # a call as a cell's last line is not shown a second time
     assert capsys.readouterr().out.count("IPython.core.display.HTML object") == 5
+
+
+def test_word_explorer_answers_typed_words_flags_unknown_ones_and_says_it_needs_a_kernel():
+    from mmlearn.widgets import KERNEL_NEEDED, word_explorer
+    from mmlearn.word2vec import WordVectors
+    vectors = WordVectors(torch.tensor([[1, 1, 0], [1, 0, 1], [0, 1, 0], [0, 0, 1.]]), ["king", "queen", "man", "woman"])
+    ui = word_explorer(vectors, "king - man + woman", k=2)
+    box, answers = ui.children
+    assert "queen" in answers.value and "not in the vocabulary" not in answers.value
+    box.value = "king - zebra"
+    assert "not in the vocabulary" in answers.value and "zebra" in answers.value
+    box.value = "zebra"
+    assert "type a word" in answers.value
+    assert repr(ui) == KERNEL_NEEDED

@@ -251,3 +251,58 @@ def test_word_map_places_each_known_word_once():
     vectors = W.WordVectors(torch.randn(4, 5, generator=torch.Generator().manual_seed(0)), ["a", "b", "c", "d"])
     ax = plot_word_map(vectors, {"first": ["a", "b"], "second": ["c", "zebra"]}, title="t")
     assert sorted(t.get_text() for t in ax.texts) == ["a", "b", "c"] and ax.get_title() == "t"
+
+
+# ---------------------------------------------------------------------------- the count-based baseline
+def test_cooccurrence_counts_pairs_within_the_window_weighted_by_the_dynamic_window():
+    # sentence 0: words 0 1 2; sentence 1: words 1 0. Window 2: distance 1 weighs 1, distance 2 weighs 1/2.
+    ids, sentence = np.array([0, 1, 2, 1, 0]), np.array([0, 0, 0, 1, 1])
+    counts = W.cooccurrence(ids, sentence, n_words=3, window=2).to_dense()
+    expected = torch.tensor([[0, 1 + 1, 0.5],             # (0,1) twice at distance 1; (0,2) once at distance 2
+                             [2, 0, 1],
+                             [0.5, 1, 0]])
+    assert torch.allclose(counts, expected)               # symmetric, and no pair across the sentence break (2, 1)
+
+
+def test_ppmi_matches_the_formula_on_a_dense_matrix():
+    counts = torch.tensor([[0, 4, 1], [4, 0, 2], [1, 2, 6]], dtype=torch.float32)
+    got = W.ppmi(counts.to_sparse(), cds=0.75).to_dense().double()
+    n = counts.double()
+    p_wc = n / n.sum()
+    p_w = n.sum(1, keepdim=True) / n.sum()
+    p_c = n.sum(0) ** 0.75 / (n.sum(0) ** 0.75).sum()
+    with np.errstate(divide="ignore"):
+        expected = torch.clamp(torch.log(p_wc / (p_w * p_c)), min=0).nan_to_num(0)   # log 0 = -inf -> 0
+    assert torch.allclose(got, expected, atol=1e-6)
+    assert got[0, 2] == 0 or got[0, 2] > 0                  # every entry non-negative
+    assert (got >= 0).all()
+
+
+def test_ppmi_svd_factors_the_matrix_like_a_full_svd():
+    rng = np.random.default_rng(0)
+    ids, sentence = rng.integers(0, 30, 4000), np.repeat(np.arange(400), 10)
+    vocab = W.corpus_vocab([[str(i) for i in range(30)]], min_count=1)      # 30 words; ids index them
+    vectors = W.ppmi_svd(ids, sentence, vocab, dim=5, window=2, eig=1.0)
+    dense = W.ppmi(W.cooccurrence(ids, sentence, 30, window=2)).to_dense().numpy().astype(np.float64)
+    s = np.linalg.svd(dense, compute_uv=False)[:5]
+    assert np.allclose(np.linalg.norm(vectors.vectors.numpy(), axis=0), s, rtol=1e-3)   # U S: column norms = S
+
+
+def test_typed_queries_answer_neighbours_and_analogies_and_flag_unknown_words():
+    words = ["king", "queen", "man", "woman", "apple"]
+    vectors = W.WordVectors(torch.tensor([[1, 1, 0], [1, 0, 1], [0, 1, 0], [0, 0, 1], [-1, 0, 0.]]), words)
+    top, unknown = vectors.query("king - man + woman", k=1)
+    assert top[0][0] == "queen" and unknown == []
+    top, unknown = vectors.query("King zebra", k=2)
+    assert [w for w, _ in top] == ["man", "queen"] and unknown == ["zebra"]   # cos 0.71, 0.50; "king" excluded
+    assert vectors.query("zebra") == ([], ["zebra"])
+
+
+def test_skipgram_keeps_its_context_table_and_takes_the_noise_power():
+    sentences = [["a", "b", "a", "c", "a", "d", "a", "a"]] * 200      # 'a' frequent: power 0 and 0.75 differ
+    vocab = W.corpus_vocab(sentences, min_count=1)
+    runs = {p: W.train_skipgram(sentences, vocab, dim=4, window=2, negatives=2, sample=0, epochs=1, batch_size=8,
+                                progress=False, seed=0, noise_power=p)[0] for p in (0.75, 0.0)}
+    assert runs[0.75].context is not None and runs[0.75].context.shape == runs[0.75].vectors.shape
+    assert runs[0.75].context.abs().sum() > 0                # trained (word2vec starts it at zero)
+    assert not torch.allclose(runs[0.75].vectors, runs[0.0].vectors)   # another noise distribution, another result
