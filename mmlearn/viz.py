@@ -213,15 +213,32 @@ def plot_word_map(vectors, groups: dict[str, list[str]], *, title: str = "Word v
     x = x - x.mean(0)
     _, _, v = torch.pca_lowrank(x, q=2, center=False)
     xy = (x @ v).numpy()
-    ax = ax or plt.subplots(figsize=(7, 5))[1]
+    ax = ax or plt.subplots(figsize=(7, 5), layout="constrained")[1]
     for name, members in groups.items():
         k = [words.index(w) for w in members if w in words]
         ax.scatter(xy[k, 0], xy[k, 1], label=name)
-        for i in k:
-            ax.annotate(words[i], xy[i], fontsize=8)
     ax.set(title=title, xlabel="PC 1", ylabel="PC 2")
-    ax.legend()
+    ax.legend(fontsize="small")
+    place_labels(ax, xy, words)
     return ax
+
+
+def place_labels(ax, xy, labels: list[str], fontsize: int = 8) -> None:
+    """Write each label beside its point (xy (n, 2) in data coordinates), trying eight offsets in turn and
+    keeping the first whose box overlaps no label placed before it (greedy; the last try when all overlap)."""
+    ax.figure.canvas.draw()                          # fixes the limits, so boxes are measured where they end up
+    renderer, placed = ax.figure.canvas.get_renderer(), []
+    offsets = [(4, 3), (4, -9), (-4, 3), (-4, -9), (0, 8), (0, -14), (10, -3), (-10, -3)]
+    for (x, y), label in zip(xy, labels):
+        for dx, dy in offsets:
+            text = ax.annotate(label, (x, y), xytext=(dx, dy), textcoords="offset points", fontsize=fontsize,
+                               ha="left" if dx >= 0 else "right")
+            box = text.get_window_extent(renderer)
+            if not any(box.overlaps(other) for other in placed):
+                break
+            if (dx, dy) != offsets[-1]:
+                text.remove()
+        placed.append(box)
 
 
 def draw_blocks(blocks: dict[str, tuple[float, float, str]], arrows: list[tuple[str, str]], *, title: str = "",
