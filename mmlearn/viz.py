@@ -224,11 +224,12 @@ def plot_word_map(vectors, groups: dict[str, list[str]], *, title: str = "Word v
 
 
 def place_labels(ax, xy, labels: list[str], fontsize: int = 8) -> None:
-    """Write each label beside its point (xy (n, 2) in data coordinates), trying eight offsets in turn and
+    """Write each label beside its point (xy (n, 2) in data coordinates), trying sixteen offsets in turn and
     keeping the first whose box overlaps no label placed before it (greedy; the last try when all overlap)."""
     ax.figure.canvas.draw()                          # fixes the limits, so boxes are measured where they end up
     renderer, placed = ax.figure.canvas.get_renderer(), []
-    offsets = [(4, 3), (4, -9), (-4, 3), (-4, -9), (0, 8), (0, -14), (10, -3), (-10, -3)]
+    offsets = [(4, 3), (4, -9), (-4, 3), (-4, -9), (0, 8), (0, -14), (10, -3), (-10, -3),
+               (6, 12), (6, -18), (-6, 12), (-6, -18), (16, 4), (-16, 4), (16, -12), (-16, -12)]
     for (x, y), label in zip(xy, labels):
         for dx, dy in offsets:
             text = ax.annotate(label, (x, y), xytext=(dx, dy), textcoords="offset points", fontsize=fontsize,
