@@ -30,7 +30,8 @@ def annotations(grid: torch.Tensor) -> torch.Tensor:
 class SoftAttention(nn.Module):
     """Additive (Bahdanau) attention: e_i = w . tanh(W_a a_i + W_h h); alpha = softmax(e) over the L cells.
 
-    forward(features (B, L, C), hidden (B, H)) -> context (B, C), alpha (B, L).
+    forward(features (B, L, C), hidden (B, H), keys=None) -> context (B, C), alpha (B, L). keys (B, L, A) =
+    encoder_att(features), the same at every step of a caption: pass it in to compute it once per caption.
     """
 
     def __init__(self, feature_dim: int, hidden_dim: int, attention_dim: int):
@@ -39,8 +40,9 @@ class SoftAttention(nn.Module):
         self.decoder_att = nn.Linear(hidden_dim, attention_dim)
         self.full_att = nn.Linear(attention_dim, 1)
 
-    def forward(self, features, hidden):
-        energy = self.full_att(torch.tanh(self.encoder_att(features) + self.decoder_att(hidden).unsqueeze(1)))
+    def forward(self, features, hidden, keys=None):
+        keys = self.encoder_att(features) if keys is None else keys
+        energy = self.full_att(torch.tanh(keys + self.decoder_att(hidden).unsqueeze(1)))
         alpha = energy.squeeze(2).softmax(dim=1)
         return (alpha.unsqueeze(2) * features).sum(dim=1), alpha
 
@@ -63,17 +65,19 @@ class ShowAttendTell(nn.Module):
         self.out = nn.Linear(hidden_dim, vocab_size)
 
     def start(self, features):
-        """Initial LSTM state (h, c) from the mean annotation vector. features (B, L, C)."""
+        """Initial state (h, c, keys): the LSTM's from the mean annotation vector, and the cells' attention keys,
+        computed once per caption. features (B, L, C)."""
         mean = features.mean(dim=1)
-        return torch.tanh(self.init_h(mean)), torch.tanh(self.init_c(mean))
+        return torch.tanh(self.init_h(mean)), torch.tanh(self.init_c(mean)), self.attention.encoder_att(features)
 
     def step(self, features, words, state):
-        """One word: features (B, L, C), previous words (B,), state (h, c) -> logits (B, V), new state, alpha (B, L)."""
-        h, c = state
-        context, alpha = self.attention(features, h)
+        """One word: features (B, L, C), previous words (B,), state (h, c, keys) -> logits (B, V), new state,
+        alpha (B, L)."""
+        h, c, keys = state
+        context, alpha = self.attention(features, h, keys)
         gated = torch.sigmoid(self.f_beta(h)) * context
         h, c = self.lstm(torch.cat([self.embed(words), gated], dim=1), (h, c))
-        return self.out(self.dropout(h)), (h, c), alpha
+        return self.out(self.dropout(h)), (h, c, keys), alpha
 
 
 class ShowAndTell(nn.Module):
@@ -197,7 +201,7 @@ def beam_search(model, features, beam: int = 3, max_len: int = 20, length_norm: 
         if len(finished) >= beam or not keep:
             break
         index = torch.tensor(keep, device=features.device)
-        state = (state[0][index], state[1][index])
+        state = tuple(part[index] for part in state)       # (h, c) or (h, c, keys): one row per live beam
         live_tokens, live_alphas = next_tokens, next_alphas
         scores = torch.tensor(keep_scores, device=features.device)
         words = torch.tensor(keep_words, device=features.device)

@@ -185,22 +185,25 @@ def attention_rgb(image: np.ndarray, alpha, scale: int = 8, peak: float | None =
     return (np.clip(out, 0, 1) * 255).astype(np.uint8)
 
 
-def plot_caption_attention(image: np.ndarray, words: list[str], alphas, *, max_words: int = 12,
-                           title: str = "Where the model looks for each word", axes=None):
-    """The image once per generated word, with that word's attention map (alphas (T, L), row t = words[t])."""
-    n = min(len(words), max_words)
+def plot_caption_attention(image: np.ndarray, words: list[str], alphas, *, max_words: int | None = None,
+                           columns: int = 6, title: str = "Where the model looks for each word", axes=None):
+    """The image once per generated word, with that word's attention map (alphas (T, L), row t = words[t]), in
+    rows of `columns` panels large enough to read on a projector; every word unless max_words cuts them."""
+    n = len(words) if max_words is None else min(len(words), max_words)
     if axes is None:
-        _, axes = plt.subplots(1, n + 1, figsize=(1.45 * (n + 1), 1.9))
-    axes = np.atleast_1d(axes)
+        rows = -(-(n + 1) // columns)
+        fig, axes = plt.subplots(rows, columns, figsize=(2.1 * columns, 2.35 * rows + 0.4), layout="constrained",
+                                 squeeze=False)
+    axes = np.atleast_1d(axes).ravel()
     axes[0].imshow(image, interpolation="nearest")
-    axes[0].set_title("image", fontsize=8)
+    axes[0].set_title("image", fontsize=11)
     for t, ax in enumerate(axes[1 : n + 1]):
         ax.imshow(attention_rgb(image, alphas[t]), interpolation="nearest")
-        ax.set_title(words[t], fontsize=9, fontweight="bold")
+        ax.set_title(f"{t + 1}. {words[t]}", fontsize=13, fontweight="bold")
     for ax in axes:
         ax.axis("off")
-    axes[0].figure.suptitle(title, fontsize=10)
-    return axes
+    axes[0].figure.suptitle(title, fontsize=12)
+    return axes[: n + 1]                       # the image and one panel per word (spare grid panels stay blank)
 
 
 def plot_word_map(vectors, groups: dict[str, list[str]], *, title: str = "Word vectors (PCA)", ax=None):

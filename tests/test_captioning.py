@@ -243,3 +243,15 @@ def test_attention_pictures_and_scrubber():
     html = attention_scrubber_html(image, ["a", "red", "circle"], alphas)
     # the first picture, then one frame for the image alone and one per word
     assert html.count("data:image/png;base64") == 1 + 4 and 'max="3"' in html and ">circle</span>" in html
+
+
+def test_the_word_by_word_strip_shows_every_word_of_a_long_caption():
+    import matplotlib
+
+    matplotlib.use("agg")
+    from mmlearn.viz import plot_caption_attention
+
+    image = World().split("val", 1, language=False).scenes.image[0]
+    words = "a small red circle and a large blue square and a green cross on a beach".split()   # 15 words
+    axes = plot_caption_attention(image, words, torch.softmax(torch.randn(len(words), 64), dim=1))
+    assert len(axes) == 1 + len(words) and axes[-1].get_title().endswith("beach")
