@@ -56,8 +56,12 @@ def plot_histories(histories: dict[str, History], *, title: str = "Training loss
 
 
 def plot_spectrogram(spec, *, sample_rate: int | None = None, hop: int | None = None, title: str = "Spectrogram",
-                     ax=None, db: bool = True, ylabel: str = "frequency bin"):
-    """Show a (freq, time) magnitude spectrogram, in decibels by default, low frequencies at the bottom."""
+                     ax=None, db: bool = True, ylabel: str = "frequency bin", n_fft: int | None = None):
+    """Show a (freq, time) magnitude spectrogram, in decibels by default, low frequencies at the bottom.
+
+    With sample_rate and hop the x axis is in seconds, each frame drawn at its centre: frame k is centred at
+    k * hop (torch.stft / torchaudio, center=True), or at k * hop + n_fft / 2 when n_fft is given (frames cut
+    without padding, as exercise 00.1's STFT does) — so spectrograms of both kinds line up in time."""
     spec = np.asarray(spec, dtype=float)
     if db:
         spec = 20 * np.log10(np.maximum(spec, 1e-5 * max(spec.max(), 1e-12)))
@@ -65,7 +69,8 @@ def plot_spectrogram(spec, *, sample_rate: int | None = None, hop: int | None = 
     extent = None
     xlabel = "frame"
     if sample_rate and hop:
-        extent = (0, spec.shape[1] * hop / sample_rate, 0, spec.shape[0])
+        first = (n_fft / 2 if n_fft else 0) - hop / 2                  # the left edge of frame 0's pixel
+        extent = (first / sample_rate, (first + spec.shape[1] * hop) / sample_rate, 0, spec.shape[0])
         xlabel = "time (s)"
     im = ax.imshow(spec, origin="lower", aspect="auto", cmap="magma", extent=extent)
     ax.figure.colorbar(im, ax=ax, label="dB" if db else "magnitude")

@@ -199,3 +199,18 @@ def test_word_explorer_answers_typed_words_flags_unknown_ones_and_says_it_needs_
     box.value = "zebra"
     assert "type a word" in answers.value
     assert repr(ui) == KERNEL_NEEDED
+
+
+def test_spectrograms_of_centred_and_uncentred_frames_line_up_in_time():
+    import matplotlib
+
+    matplotlib.use("agg")
+    from mmlearn.viz import plot_spectrogram
+
+    rate, hop, n_fft = 16_000, 128, 512
+    centred = plot_spectrogram(np.ones((5, 126)), sample_rate=rate, hop=hop)          # frame k at k * hop
+    cut = plot_spectrogram(np.ones((5, 122)), sample_rate=rate, hop=hop, n_fft=n_fft)  # frame k at k * hop + n_fft / 2
+    (c0, c1), (u0, u1) = centred.images[0].get_extent()[:2], cut.images[0].get_extent()[:2]
+    assert c0 == pytest.approx(-hop / 2 / rate) and c1 == pytest.approx((125 * hop + hop / 2) / rate)
+    assert u0 == pytest.approx((n_fft / 2 - hop / 2) / rate)                          # first frame's centre: 16 ms
+    assert u1 == pytest.approx((121 * hop + n_fft / 2 + hop / 2) / rate)              # last: 121 hops + 16 ms
