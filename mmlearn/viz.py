@@ -22,7 +22,8 @@ def smooth(values, weight: float = 0.9) -> np.ndarray:
 
 def plot_history(history: History, *, title: str = "Training loss", ax=None, log_y: bool = False,
                  metrics: list[str] | None = None):
-    """Loss per step (raw, faint; smoothed, bold) and, on a right-hand axis, the evaluation metrics."""
+    """Loss per step (raw, faint; smoothed, bold) and, on a right-hand axis, the evaluation metrics (on [0, 1]
+    when they are all accuracies, recalls or precisions)."""
     ax = ax or plt.subplots(figsize=(6, 3.5))[1]
     ax.plot(history.steps, history.loss, color="C0", alpha=0.25, lw=0.8)
     ax.plot(history.steps, smooth(history.loss), color="C0", lw=2, label="loss (smoothed)")
@@ -36,6 +37,8 @@ def plot_history(history: History, *, title: str = "Training loss", ax=None, log
         for i, name in enumerate(names, start=1):
             right.plot(history.eval_steps, history.metric(name), "o-", color=f"C{i}", label=name)
         right.set_ylabel("evaluation")
+        if all(any(w in n for w in ("accuracy", "recall", "precision")) for n in names):
+            right.set_ylim(0, 1.02)                    # shares: a fixed scale, not one zoomed on the noise
         h2, l2 = right.get_legend_handles_labels()
         handles, labels = handles + h2, labels + l2
     ax.legend(handles, labels, loc="best", fontsize="small")
