@@ -85,8 +85,8 @@ def noise_distribution(counts: np.ndarray, power: float = 0.75) -> np.ndarray:
 
 
 class NoiseSampler:
-    """Draws noise words from P_n(w) ~ count(w) ** power (0.75 by default), exactly and in O(1) per draw, with Walker's alias
-    method: pick a word i uniformly, keep it with probability accept[i], else take its alias[i].
+    """Draws noise words from P_n(w) ~ count(w) ** power (0.75 by default), exactly and in O(1) per draw, with
+    Walker's alias method: pick a word i uniformly, keep it with probability accept[i], else take its alias[i].
     (word2vec.c looks draws up in a table of 1e8 slots; the alias tables are two arrays of V entries.)"""
 
     def __init__(self, counts: np.ndarray, power: float = 0.75):
