@@ -103,10 +103,10 @@ def retrieval_explorer(search, describe, images: np.ndarray, query: str = "", k:
     """Type a sentence -> the top-k images; press an image's button -> its ranked tags.
 
     search(text) -> (indices of the top-k images, words not in the vocabulary); describe(i) -> [(tag, score), ...].
-    Unknown words are shown in red and left out of the query. Returns the widget (displayed).
+    Unknown words are shown in red and left out of the query. Needs a live kernel. Returns the widget
+    (displayed); where no widget front end runs, its text form says that a kernel is needed.
     """
     import ipywidgets as W
-    from IPython.display import display
 
     box = W.Text(value=query, description="query:", continuous_update=False, layout=W.Layout(width="70%"))
     status, results, tags = W.HTML(), W.HBox(), W.HTML()
@@ -130,9 +130,7 @@ def retrieval_explorer(search, describe, images: np.ndarray, query: str = "", k:
 
     box.observe(run, names="value")
     run()
-    ui = W.VBox([box, status, results, tags])
-    display(ui)
-    return ui
+    return _kernel_bound([box, status, results, tags])
 
 
 def attention_scrubber_html(image: np.ndarray, words: list[str], alphas, scale: int = 8, title: str = "") -> str:
@@ -354,6 +352,21 @@ KERNEL_NEEDED = ("This explorer needs a running Python kernel: it answers each q
                  "exported copy it cannot run; run the notebook's cells (or see the static figure above it).")
 
 
+def _kernel_bound(children):
+    """Display and return a VBox of these widgets whose text form — what a viewer without a widget front end
+    or kernel shows instead — says that a kernel is needed (KERNEL_NEEDED)."""
+    import ipywidgets as W
+    from IPython.display import display
+
+    class Explorer(W.VBox):
+        def __repr__(self):
+            return KERNEL_NEEDED
+
+    ui = Explorer(children)
+    display(ui)
+    return ui
+
+
 def vqa_explorer(ask, images: np.ndarray, scene: int = 0, question: str = "what color is the circle", scale: int = 6):
     """Choose a scene, type a question -> the model's top answers and where it looked. Needs a live kernel.
 
@@ -362,13 +375,9 @@ def vqa_explorer(ask, images: np.ndarray, scene: int = 0, question: str = "what 
     widget front end runs, its text form says that a kernel is needed.
     """
     import ipywidgets as W
-    from IPython.display import display
 
     from .viz import attention_rgb
 
-    class Explorer(W.VBox):
-        def __repr__(self):  # what a kernel-less viewer shows instead of the widget
-            return KERNEL_NEEDED
 
     pick = W.BoundedIntText(value=scene, min=0, max=len(images) - 1, description="scene:", layout=W.Layout(width="160px"))
     box = W.Text(value=question, description="question:", continuous_update=False, layout=W.Layout(width="60%"))
@@ -389,9 +398,7 @@ def vqa_explorer(ask, images: np.ndarray, scene: int = 0, question: str = "what 
     pick.observe(run, names="value")
     box.observe(run, names="value")
     run()
-    ui = Explorer([W.HBox([pick, box]), W.HBox([picture, answers])])
-    display(ui)
-    return ui
+    return _kernel_bound([W.HBox([pick, box]), W.HBox([picture, answers])])
 
 
 def caption_sampler(sample, caption: str = "a red circle left of a blue square on a beach", seed: int = 0,
@@ -402,11 +409,7 @@ def caption_sampler(sample, caption: str = "a red circle left of a blue square o
     red (the text encoder reads them as <unk>). Returns the widget (displayed); where no widget front end runs,
     its text form says that a kernel is needed."""
     import ipywidgets as W
-    from IPython.display import display
 
-    class Sampler(W.VBox):
-        def __repr__(self):  # what a kernel-less viewer shows instead of the widget
-            return KERNEL_NEEDED
 
     box = W.Text(value=caption, description="caption:", continuous_update=False, layout=W.Layout(width="70%"))
     slider = W.IntSlider(value=seed, min=0, max=99, description="seed (z):", continuous_update=False)
@@ -423,9 +426,7 @@ def caption_sampler(sample, caption: str = "a red circle left of a blue square o
     box.observe(run, names="value")
     slider.observe(run, names="value")
     run()
-    ui = Sampler([W.HBox([box, slider]), status, pictures])
-    display(ui)
-    return ui
+    return _kernel_bound([W.HBox([box, slider]), status, pictures])
 
 
 def word_explorer(vectors, query: str = "king - man + woman", k: int = 8):
@@ -435,11 +436,7 @@ def word_explorer(vectors, query: str = "king - man + woman", k: int = 8):
     left out. Returns the widget (displayed); where no widget front end runs, its text form says that a kernel
     is needed."""
     import ipywidgets as W
-    from IPython.display import display
 
-    class Explorer(W.VBox):
-        def __repr__(self):  # what a kernel-less viewer shows instead of the widget
-            return KERNEL_NEEDED
 
     box = W.Text(value=query, description="words:", continuous_update=False, layout=W.Layout(width="60%"))
     answers = W.HTML()
@@ -455,6 +452,4 @@ def word_explorer(vectors, query: str = "king - man + woman", k: int = 8):
 
     box.observe(run, names="value")
     run()
-    ui = Explorer([box, answers])
-    display(ui)
-    return ui
+    return _kernel_bound([box, answers])

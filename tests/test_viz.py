@@ -214,3 +214,22 @@ def test_spectrograms_of_centred_and_uncentred_frames_line_up_in_time():
     assert c0 == pytest.approx(-hop / 2 / rate) and c1 == pytest.approx((125 * hop + hop / 2) / rate)
     assert u0 == pytest.approx((n_fft / 2 - hop / 2) / rate)                          # first frame's centre: 16 ms
     assert u1 == pytest.approx((121 * hop + n_fft / 2 + hop / 2) / rate)              # last: 121 hops + 16 ms
+
+
+def test_retrieval_explorer_searches_live_shows_tags_flags_unknown_words_and_says_it_needs_a_kernel():
+    from mmlearn.widgets import KERNEL_NEEDED, retrieval_explorer
+    images = np.zeros((6, 8, 8, 3), dtype=np.uint8)
+    asked = []
+
+    def search(text, k=5):
+        asked.append(text)
+        return [3, 1], [w for w in text.split() if w == "zebra"]
+
+    ui = retrieval_explorer(search, lambda i: [(f"tag{i}", 0.5)], images, query="a red zebra")
+    box, status, results, tags = ui.children
+    assert asked == ["a red zebra"] and "zebra" in status.value and len(results.children) == 2
+    results.children[0].children[1].click()                       # the first result's button: scene 3's tags
+    assert "scene 3" in tags.value and "tag3" in tags.value
+    box.value = "a red circle"
+    assert asked[-1] == "a red circle" and "not in the vocabulary" not in status.value
+    assert repr(ui) == KERNEL_NEEDED
