@@ -98,7 +98,7 @@ def show_scene(split, i: int, *, ax=None, questions: int = 2, fontsize: float = 
     lines = [f"caption: {split.captions[i][0]}", f"tags: {', '.join(split.tags[i])}"]
     lines += [f"Q: {q.text}?  A: {q.answer}  [{q.type}]" for q in split.questions[i][:questions]]
     text = "\n".join(textwrap.fill(line, width=int(8 * 55 / fontsize), subsequent_indent="    ") for line in lines)
-    ax.text(0, 1.0 * h + 1, text, fontsize=fontsize, va="top", ha="left")
+    ax.set_xlabel(text, fontsize=fontsize, loc="left", linespacing=1.3)   # a label: layout engines make room for it
     return ax
 
 
