@@ -234,6 +234,31 @@ def plot_word_map(vectors, groups: dict[str, list[str]], *, title: str = "Word v
     return ax
 
 
+def plot_joint_space(image_emb, text_emb, groups, names: list[str], *, colors: list[str] | None = None,
+                     title: str = "The joint space (PCA of both modalities)", ax=None):
+    """A 2-D PCA of image and caption embeddings together: images as dots, captions as crosses, coloured by a
+    group (e.g. the object's colour). image_emb (N, d), text_emb (M, d); groups: ((N,), (M,)) integer groups
+    indexing `names` (and `colors`, matplotlib colours, default the tab10 cycle). Returns the axes."""
+    import torch
+
+    x = torch.cat([torch.as_tensor(image_emb), torch.as_tensor(text_emb)]).float()
+    x = x - x.mean(0)
+    _, _, v = torch.pca_lowrank(x, q=2, center=False)
+    xy = (x @ v).numpy()
+    n = len(image_emb)
+    colors = colors or [f"C{k}" for k in range(len(names))]
+    ax = ax or plt.subplots(figsize=(7, 5), layout="constrained")[1]
+    for k, name in enumerate(names):
+        img, txt = np.flatnonzero(np.asarray(groups[0]) == k), n + np.flatnonzero(np.asarray(groups[1]) == k)
+        ax.scatter(xy[img, 0], xy[img, 1], s=18, color=colors[k], edgecolors="k", linewidths=0.4, label=name)
+        ax.scatter(xy[txt, 0], xy[txt, 1], s=40, color=colors[k], marker="x", linewidths=1.5)
+    ax.scatter([], [], s=18, color="w", edgecolors="k", label="image")
+    ax.scatter([], [], s=40, color="k", marker="x", label="caption")
+    ax.set(title=title, xlabel="PC 1", ylabel="PC 2")
+    ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1))
+    return ax
+
+
 def place_labels(ax, xy, labels: list[str], fontsize: int = 8) -> None:
     """Write each label beside its point (xy (n, 2) in data coordinates), trying sixteen offsets in turn and
     keeping the first whose box overlaps no label placed before it (greedy; the last try when all overlap)."""

@@ -64,6 +64,22 @@ def test_losses_let_gradients_flow_and_ignore_batch_order(loss):
         assert loss(img[order], txt[order]).item() == pytest.approx(value.item(), rel=1e-9)
 
 
+def test_semantic_cosine_loss_by_hand():
+    img = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
+    txt = torch.tensor([[1.0, 0.0], [0.6, 0.8]])           # cosines [[1, 0.6], [0, 0.8]]
+    zero = torch.nn.Linear(2, 1)
+    # pull: ((1 - 1) + (1 - 0.8)) / 2 = 0.1; push: only 0.6 - 0.1 = 0.5 violates, averaged over the one violator
+    loss = R.semantic_cosine_loss(img, txt, zero, torch.zeros(2, 1), margin=0.1, weight=0.0)
+    assert loss.item() == pytest.approx(0.6)
+    with torch.no_grad():
+        zero.weight.zero_(), zero.bias.zero_()               # logits 0: each BCE term is log 2
+    loss = R.semantic_cosine_loss(img, txt, zero, torch.zeros(2, 1), margin=0.1, weight=0.5)
+    assert loss.item() == pytest.approx(0.6 + 0.5 * 2 * math.log(2))
+    far = torch.tensor([[0.0, 1.0], [1.0, 0.0]])             # no negative violates: the push term is 0, not 0/0
+    assert R.semantic_cosine_loss(img, img, zero, torch.zeros(2, 1), weight=0.0).item() == pytest.approx(0.0)
+    assert torch.isfinite(R.semantic_cosine_loss(img, far, zero, torch.zeros(2, 1), weight=0.0))
+
+
 def test_ranking_losses_are_lower_for_matching_pairs():
     img, txt = identical_pairs()
     shuffled = txt.roll(1, 0)
