@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from mmlearn.metrics import precision_at_true_count
-from mmlearn.viz import format_table, show_images
+from mmlearn.viz import format_table, plot_joint_space, show_images
 
 
 def test_show_images_draws_each_image_with_its_title_and_no_axes():
@@ -16,6 +16,23 @@ def test_show_images_draws_each_image_with_its_title_and_no_axes():
     assert not any(ax.axison for ax in axes)
     assert len(axes[0].lines) == 14                        # 7 horizontal + 7 vertical cell borders
     assert axes[0].figure._suptitle.get_text() == "Five"
+    plt.close("all")
+
+
+def test_plot_joint_space_puts_images_and_captions_of_a_group_together():
+    rng = np.random.default_rng(0)
+    centres = rng.normal(size=(3, 16)) * 5                  # three well-separated groups
+    groups = np.repeat(np.arange(3), 10)
+    images = centres[groups] + rng.normal(size=(30, 16)) * 0.1
+    captions = centres[groups[::2]] + rng.normal(size=(15, 16)) * 0.1
+    ax = plot_joint_space(images, captions, (groups, groups[::2]), ["a", "b", "c"])
+    dots, crosses = ax.collections[0:6:2], ax.collections[1:6:2]
+    assert [len(d.get_offsets()) for d in dots] == [10, 10, 10] and [len(c.get_offsets()) for c in crosses] == [5, 5, 5]
+    for k in range(3):                                      # a group's captions land among its own images
+        mean_dot, mean_cross = dots[k].get_offsets().mean(0), crosses[k].get_offsets().mean(0)
+        others = [dots[j].get_offsets().mean(0) for j in range(3) if j != k]
+        assert all(np.linalg.norm(mean_cross - mean_dot) < np.linalg.norm(mean_cross - o) for o in others)
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["a", "b", "c", "image", "caption"]
     plt.close("all")
 
 
