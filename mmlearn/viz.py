@@ -214,6 +214,15 @@ def plot_caption_attention(image: np.ndarray, words: list[str], alphas, *, max_w
     return axes[: n + 1]                       # the image and one panel per word (spare grid panels stay blank)
 
 
+def pca_2d(x) -> np.ndarray:
+    """Rows of x (n, d) projected on their two principal directions (after centring): (n, 2)."""
+    import torch
+
+    x = x - x.mean(0)
+    _, _, v = torch.pca_lowrank(x, q=2, center=False)
+    return (x @ v).numpy()
+
+
 def plot_word_map(vectors, groups: dict[str, list[str]], *, title: str = "Word vectors (PCA)", ax=None):
     """A 2-D PCA of some word vectors, one colour per group. vectors: mmlearn.word2vec.WordVectors;
     groups: name -> words (words missing from the vocabulary are left out)."""
@@ -221,9 +230,7 @@ def plot_word_map(vectors, groups: dict[str, list[str]], *, title: str = "Word v
 
     words = [w for members in groups.values() for w in members if w in vectors]
     x = torch.stack([vectors.unit[vectors.index[w]] for w in words])
-    x = x - x.mean(0)
-    _, _, v = torch.pca_lowrank(x, q=2, center=False)
-    xy = (x @ v).numpy()
+    xy = pca_2d(x)
     ax = ax or plt.subplots(figsize=(7, 5), layout="constrained")[1]
     for name, members in groups.items():
         k = [words.index(w) for w in members if w in words]
@@ -241,10 +248,7 @@ def plot_joint_space(image_emb, text_emb, groups, names: list[str], *, colors: l
     indexing `names` (and `colors`, matplotlib colours, default the tab10 cycle). Returns the axes."""
     import torch
 
-    x = torch.cat([torch.as_tensor(image_emb), torch.as_tensor(text_emb)]).float()
-    x = x - x.mean(0)
-    _, _, v = torch.pca_lowrank(x, q=2, center=False)
-    xy = (x @ v).numpy()
+    xy = pca_2d(torch.cat([torch.as_tensor(image_emb), torch.as_tensor(text_emb)]).float())
     n = len(image_emb)
     colors = colors or [f"C{k}" for k in range(len(names))]
     ax = ax or plt.subplots(figsize=(7, 5), layout="constrained")[1]
