@@ -36,6 +36,9 @@ def pytest_configure(config):
     (startup / "00-offline.py").write_text(KERNEL_STARTUP)
     os.environ["IPYTHONDIR"] = str(_scratch / "ipython")
     os.environ.setdefault("MMLEARN_RESULTS", str(_scratch / "results"))
+    # Lecture mode off: every run trains (tests test learning), into a private, empty folder.
+    os.environ["MMLEARN_LECTURE_CACHE"] = str(_scratch / "lecture")
+    os.environ["MMLEARN_RETRAIN"] = "1"
     matplotlib.use("agg")  # this process only; kernels keep their inline backend
     offline.block_network()
 

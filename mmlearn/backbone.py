@@ -16,7 +16,6 @@ real photos (load its weights yourself: nothing is downloaded here).
 from __future__ import annotations
 
 import hashlib
-import os
 import time
 from pathlib import Path
 
@@ -25,7 +24,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .core import (DATA, ROOT, DatasetFormatError, atomic_write, finish_interrupted_write, images_to_tensor,
+from .core import (DATA, DatasetFormatError, atomic_write, cache_dir, finish_interrupted_write, images_to_tensor,
                    load_weights, save_weights, seed_everything, sha256, verify_weights)
 from .train import batches_of, fit
 from .world import COLORS, PLACES, SHAPES, SIZES, VERSION, World
@@ -213,13 +212,6 @@ def extract(extractor: Extractor, images, batch_size: int = 512, device=None) ->
         grids.append(g.cpu())
         pooled.append(p.cpu())
     return torch.cat(grids), torch.cat(pooled)
-
-
-def cache_dir() -> Path:
-    """Where computed features are kept: $MMLEARN_CACHE, else <project>/.cache (git-ignored), else ~/.cache/mmlearn."""
-    if os.environ.get("MMLEARN_CACHE"):
-        return Path(os.environ["MMLEARN_CACHE"])
-    return ROOT / ".cache" if (ROOT / "pyproject.toml").exists() else Path.home() / ".cache" / "mmlearn"
 
 
 def fingerprint(extractor: nn.Module) -> str:

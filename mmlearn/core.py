@@ -242,6 +242,13 @@ def images_to_tensor(images: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2).float().div_(255)
 
 
+def cache_dir() -> Path:
+    """Where computed features and lecture weights are kept: $MMLEARN_CACHE, else <project>/.cache (git-ignored), else ~/.cache/mmlearn."""
+    if os.environ.get("MMLEARN_CACHE"):
+        return Path(os.environ["MMLEARN_CACHE"])
+    return ROOT / ".cache" if (ROOT / "pyproject.toml").exists() else Path.home() / ".cache" / "mmlearn"
+
+
 # ----------------------------------------------------------------------------------------- shipped weights
 def sha256(path: str | Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()

@@ -1,9 +1,11 @@
 """Run the whole course headless, or write the students' copies of the notebooks.
 
-    python -m mmlearn.course run [NOTEBOOK ...] [--profile ci|default|full]
+    python -m mmlearn.course run [NOTEBOOK ...] [--profile ci|default|full] [--lecture]
         Execute every notebook (or the ones named) with nbclient, measure its wall time and the peak
         memory of its kernel process tree, gather the metrics it recorded (mmlearn.report.record)
-        and print one table; also written to results/course_report.md and .json.
+        and print one table; also written to results/course_report.md and .json. Every run trains
+        (a private, empty lecture cache); --lecture uses and fills the lecture cache as `make lab` does
+        (mmlearn.lecture), e.g. to time a lecture's second run.
     python -m mmlearn.course student OUT/ [NOTEBOOK ...]
         Write student copies: every block between `### BEGIN SOLUTION` and `### END SOLUTION` becomes
         `raise NotImplementedError("Exercise NN.k: ...")`, and all outputs are cleared.
@@ -309,6 +311,8 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("notebooks", nargs="*", help="which notebooks (default: all), e.g. 00 or 01_retrieval")
     run.add_argument("--profile", choices=PROFILES, help="budget profile (default: $MMLEARN_PROFILE or 'default')")
     run.add_argument("--out", type=Path, default=None, help="results folder (default: results/)")
+    run.add_argument("--lecture", action="store_true",
+                     help="load what an earlier run trained (lecture mode) instead of always training")
     student = sub.add_parser("student", help="write student copies of the notebooks")
     student.add_argument("out", type=Path, help="folder for the student notebooks")
     student.add_argument("notebooks", nargs="*", help="which notebooks (default: all)")
@@ -319,7 +323,20 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.profile:
         os.environ["MMLEARN_PROFILE"] = args.profile
-    runs = run_course(args.notebooks, (args.out or report.results_dir()).resolve())
+    saved = {name: os.environ.get(name) for name in ("MMLEARN_LECTURE_CACHE", "MMLEARN_RETRAIN")}
+    private = None if args.lecture else tempfile.mkdtemp(prefix="mmlearn-lecture-")
+    if private:  # the kernels inherit this: train every time, into a private folder removed afterwards
+        os.environ["MMLEARN_LECTURE_CACHE"], os.environ["MMLEARN_RETRAIN"] = private, "1"
+    try:
+        runs = run_course(args.notebooks, (args.out or report.results_dir()).resolve())
+    finally:
+        if private:
+            shutil.rmtree(private, ignore_errors=True)
+            for name, value in saved.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
     return 0 if all(r.ok for r in runs) else 1
 
 

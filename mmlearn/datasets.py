@@ -7,7 +7,9 @@ would point at the real dataset on disk:
     data = read_coco_captions(root / "annotations/captions_val2014.json", root / "val2014")
 
 Formats: COCO captions, Karpathy splits (dataset_coco.json / dataset_flickr8k.json), VQA v2
-(questions + annotations JSON) and Reed et al.'s fine-grained captions (CUB-200 / Oxford-102: text_c10/<class>/<image>.txt); sound datasets (ESC-50, the shipped speech) are in `audio_datasets`. Readers raise `DatasetFormatError` naming the file and the problem: JSON is read as UTF-8
+(questions + annotations JSON), Reed et al.'s fine-grained captions (CUB-200 / Oxford-102:
+text_c10/<class>/<image>.txt) and the word-vector test sets (WordSim-353, SimLex-999, Google's analogies, as
+gensim ships them); sound datasets (ESC-50, the shipped speech) are in `audio_datasets`. Readers raise `DatasetFormatError` naming the file and the problem: JSON is read as UTF-8
 and CSV as UTF-8 with or without a byte-order mark; ids must be integers; file names must stay inside
 their folder. Writers are all-or-nothing (`core.atomic_set`): a dataset's annotations and its images are
 swapped in together, so an interrupted write never pairs new images with old captions or new questions
@@ -386,3 +388,47 @@ def read_reed_captions(root: str | Path) -> FineGrainedCaptions:
     if not out.image:
         raise DatasetFormatError(f"{text_dir}: no caption files")
     return out
+
+
+# ----------------------------------------------------------------------------------------- word-vector test sets
+def evaluation_file(name: str) -> Path:
+    """Path of a standard evaluation set shipped inside the gensim wheel (gensim/test/test_data/):
+    wordsim353.tsv, simlex999.txt or questions-words.txt. Found without importing gensim."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("gensim")
+    if spec is None or not spec.submodule_search_locations:
+        raise FileNotFoundError(f"{name}: the evaluation sets ship with gensim (a dev dependency: pip install gensim)")
+    path = Path(list(spec.submodule_search_locations)[0]) / "test" / "test_data" / name
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: not in this gensim installation")
+    return path
+
+
+def read_word_pairs(path: str | Path) -> list[tuple[str, str, float]]:
+    """WordSim-353 / SimLex-999 as gensim ships them: '#' comment lines, then word1 <tab> word2 <tab> score."""
+    pairs = []
+    for n, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip() or line.startswith("#"):
+            continue
+        fields = line.split("\t")
+        try:
+            pairs.append((fields[0].lower(), fields[1].lower(), float(fields[2])))
+        except (IndexError, ValueError):
+            raise DatasetFormatError(f"{path}, line {n}: expected 'word1<TAB>word2<TAB>score', got {line!r}") from None
+    return pairs
+
+
+def read_analogies(path: str | Path) -> dict[str, list[tuple[str, str, str, str]]]:
+    """Google's questions-words.txt: ': section' headers, then 'a b c d' lines (a is to b as c is to d)."""
+    sections, current = {}, None
+    for n, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
+        if line.startswith(":"):
+            current = line[1:].strip()
+            sections[current] = []
+        elif line.strip():
+            words = line.lower().split()
+            if current is None or len(words) != 4:
+                raise DatasetFormatError(f"{path}, line {n}: expected four words under a ': section' header, got {line!r}")
+            sections[current].append(tuple(words))
+    return sections

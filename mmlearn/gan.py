@@ -21,7 +21,7 @@ Shapes: text embeddings (B, text_dim); noise (B, z_dim); images (B, 3, 32, 32) i
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +30,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
+from . import lecture
 from .core import DATA, load_weights, release_memory, save_weights, seed_everything, verify_weights
 from .train import History
 from .world.scenes import Scenes
@@ -270,7 +271,8 @@ def train_gan(data: CaptionedImages, variant: str, steps: int, cfg: GanConfig = 
               progress: bool = True) -> tuple[Generator, Discriminator, History]:
     """Train one of `VARIANTS` for `steps` steps of D then G (Adam, lr 2e-4, beta1 0.5, as Reed's code).
     eval_fn(g) -> {name: value} runs every eval_every steps and at the end, G in eval mode. History.loss is G's
-    loss; History.logs holds D's (and the KL with conditioning augmentation)."""
+    loss; History.logs holds D's (and the KL with conditioning augmentation). Lecture mode (mmlearn.lecture)
+    loads a run trained before with the same data, variant, settings and seed."""
     options = VARIANTS[variant]
     seed_everything(seed)
     device = torch.device(device or "cpu")
@@ -279,6 +281,13 @@ def train_gan(data: CaptionedImages, variant: str, steps: int, cfg: GanConfig = 
     g, d = Generator(text_dim, cfg).to(device), Discriminator(text_dim, cfg).to(device)
     opt_g = torch.optim.Adam(g.parameters(), lr=lr, betas=(0.5, 0.999))
     opt_d = torch.optim.Adam(d.parameters(), lr=lr, betas=(0.5, 0.999))
+    key = "gan-" + lecture.digest(data, variant, steps, cfg, batch_size, lr, seed, device.type, eval_fn, eval_every, g, d)
+    if (saved := lecture.recall(key)) is not None:  # lecture mode: trained before with all of the above
+        g.load_state_dict(saved["g"])
+        d.load_state_dict(saved["d"])
+        history = History(**saved["history"])
+        lecture.loaded(variant, saved, f"{steps:,} steps in {history.seconds:.1f} s")
+        return g.eval(), d.eval(), history
     history, start = History(), time.perf_counter()
     batches = gan_batches(data, batch_size, options["matching"], seed)
     bar = tqdm(total=steps, desc=variant, disable=not progress)
@@ -304,6 +313,7 @@ def train_gan(data: CaptionedImages, variant: str, steps: int, cfg: GanConfig = 
     if progress:  # plain text: it survives a saved notebook, where the bar's widget does not
         print(f"{variant}: {steps:,} steps in {history.seconds:.1f} s; last 100 steps: G loss "
               f"{np.mean(history.loss[-100:]):.3f}, D loss {np.mean(history.logs['D'][-100:]):.3f}")
+    lecture.remember(key, {"g": g.state_dict(), "d": d.state_dict(), "history": asdict(history)})
     return g.eval(), d.eval(), history
 
 

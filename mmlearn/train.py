@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import itertools
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any, Callable, Iterable
 
 import torch
 from tqdm.auto import tqdm
 
+from . import lecture
 from .core import release_memory, seed_everything
 
 
@@ -96,6 +97,9 @@ def fit(
                 with the model in eval mode and gradients off.
     seed:       if given, seed everything first, so the run is deterministic.
     device:     batches are moved to it; defaults to the device of the model's first parameter.
+
+    Lecture mode (`mmlearn.lecture`): a run whose model, first batch and recipe were trained before loads
+    the weights, optimiser state and history it ended with, and says so; MMLEARN_RETRAIN=1 trains again.
     """
     if steps < 0:
         raise ValueError(f"steps must be >= 0, got {steps}")
@@ -109,13 +113,23 @@ def fit(
     if eval_fn is not None and not eval_every:
         eval_every = steps  # evaluate once, at the end
 
+    model.train()
+    stream = endless(batches)
+    key = None
+    if steps:
+        first = next(stream)
+        stream = itertools.chain([first], stream)
+        key = "fit-" + lecture.digest(model, optimizer, scheduler, loss_fn, eval_fn, first, steps, eval_every, seed,
+                                      clip_grad, torch.device(device).type)
+        if (history := _recall(key, model, optimizer, scheduler, desc)) is not None:
+            return history
+
     history = History()
     start = time.perf_counter()
     bar = tqdm(total=steps, desc=desc, disable=not progress, leave=True)
     postfix_every = max(1, steps // 200)
     running = None
-    model.train()
-    for step, batch in zip(range(1, steps + 1), endless(batches)):
+    for step, batch in zip(range(1, steps + 1), stream):
         out = loss_fn(model, to_device(batch, device))
         loss, extras = (out["loss"], out) if isinstance(out, dict) else (out, {})
         if not torch.isfinite(loss):
@@ -149,6 +163,32 @@ def fit(
     release_memory()                                  # the step's freed tensors, back to the OS
     if progress and steps:  # plain text: it survives a saved notebook, where the bar's widget does not
         print(f"{desc}: {steps:,} steps in {history.seconds:.1f} s, final loss {running:.4f} (smoothed)")
+    if key is not None:
+        lecture.remember(key, {"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                               "scheduler": None if scheduler is None else scheduler.state_dict(),
+                               "history": asdict(history), "final_loss": running})
+    return history
+
+
+def _recall(key: str, model, optimizer, scheduler, desc: str) -> History | None:
+    """The History of a remembered run, after loading its weights and optimiser state; None if there is none
+    (or it does not fit: then the model is left as it was)."""
+    saved = lecture.recall(key)
+    if saved is None:
+        return None
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    try:
+        model.load_state_dict(saved["model"])
+        optimizer.load_state_dict(saved["optimizer"])
+        if scheduler is not None:
+            scheduler.load_state_dict(saved["scheduler"])
+        history = History(**saved["history"])
+    except (KeyError, TypeError, ValueError, RuntimeError) as error:
+        model.load_state_dict(before)
+        print(f"{lecture.directory() / key}.pt does not fit this run ({str(error)[:100]}); training again")
+        return None
+    lecture.loaded(desc, saved, f"{history.steps[-1]:,} steps in {history.seconds:.1f} s, "
+                                  f"final loss {saved['final_loss']:.4f}")
     return history
 
 

@@ -18,14 +18,16 @@ import lzma
 import math
 import time
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
+from . import lecture
 from .core import DATA, DatasetFormatError
+from .datasets import evaluation_file, read_analogies, read_word_pairs  # noqa: F401  (the test sets' readers)
 from .metrics import spearman
 from .text import Vocab, tokenize
 
@@ -205,7 +207,6 @@ class WordVectors:
         top = scores.topk(k)
         return [(self.words[i], float(s)) for s, i in zip(top.values, top.indices)]
 
-
     def query(self, text: str, k: int = 8) -> tuple[list[tuple[str, float]], list[str]]:
         """Answer a typed query: "king" (its neighbours) or "king - man + woman" (3CosAdd: the words nearest
         the signed sum of the unit vectors, the query's words excluded). Returns (neighbours, unknown words);
@@ -250,12 +251,32 @@ def train_skipgram(sentences: list[list[str]] | tuple[np.ndarray, np.ndarray], v
 
     A batch's updates are summed, as if its pairs were applied one by one from the same starting point
     (word2vec.c's threads do much the same, "Hogwild"). Keep batch_size well below the vocabulary size:
-    a word appearing hundreds of times in one batch takes hundreds of steps at once."""
+    a word appearing hundreds of times in one batch takes hundreds of steps at once.
+
+    Lecture mode (mmlearn.lecture): the same corpus and settings load what they trained before."""
+    ids, sentence = encode_corpus(vocab, sentences) if isinstance(sentences, list) else sentences
+    settings = dict(dim=dim, window=window, negatives=negatives, sample=sample, epochs=epochs, lr=lr,
+                    batch_size=batch_size, chunk_words=chunk_words, seed=seed, noise_power=noise_power)
+    return _remembered("skip-gram", (ids, sentence, vocab.counts, vocab.words, settings),
+                       lambda: _skipgram(ids, sentence, vocab, progress=progress, **settings))
+
+
+def _remembered(what: str, inputs, train) -> tuple[WordVectors, TrainLog]:
+    """train() -> (vectors, log), or the vectors and log that the same inputs gave before (mmlearn.lecture)."""
+    def compute():
+        vectors, log = train()
+        return {"vectors": vectors.vectors, "context": vectors.context, "words": vectors.words, "log": asdict(log)}
+    run = lecture.remembered(what, inputs, compute, lambda r: f"{r['log']['seconds']:.1f} s")
+    return WordVectors(run["vectors"], run["words"], context=run["context"]), TrainLog(**run["log"])
+
+
+def _skipgram(ids: np.ndarray, sentence: np.ndarray, vocab: Vocab, dim: int, window: int, negatives: int,
+              sample: float, epochs: int, lr: float, batch_size: int, chunk_words: int, seed: int,
+              noise_power: float, progress: bool) -> tuple[WordVectors, TrainLog]:
     from tqdm.auto import tqdm
 
     rng = np.random.default_rng(seed)
     gen = torch.Generator().manual_seed(seed)
-    ids, sentence = encode_corpus(vocab, sentences) if isinstance(sentences, list) else sentences
     keep = keep_probability(vocab.counts, sample)
     sampler = NoiseSampler(vocab.counts, noise_power)
     w_in = (torch.rand(len(vocab), dim, generator=gen) - 0.5) / dim                 # word2vec.c's init
@@ -341,49 +362,6 @@ def ppmi_svd(ids: np.ndarray, sentence: np.ndarray, vocab: Vocab, dim: int = 100
 
 
 # ----------------------------------------------------------------------------------- evaluation
-def evaluation_file(name: str) -> Path:
-    """Path of a standard evaluation set shipped inside the gensim wheel (gensim/test/test_data/):
-    wordsim353.tsv, simlex999.txt or questions-words.txt. Found without importing gensim."""
-    import importlib.util
-
-    spec = importlib.util.find_spec("gensim")
-    if spec is None or not spec.submodule_search_locations:
-        raise FileNotFoundError(f"{name}: the evaluation sets ship with gensim (a dev dependency: pip install gensim)")
-    path = Path(list(spec.submodule_search_locations)[0]) / "test" / "test_data" / name
-    if not path.exists():
-        raise FileNotFoundError(f"{path}: not in this gensim installation")
-    return path
-
-
-def read_word_pairs(path: str | Path) -> list[tuple[str, str, float]]:
-    """WordSim-353 / SimLex-999 as gensim ships them: '#' comment lines, then word1 <tab> word2 <tab> score."""
-    pairs = []
-    for n, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip() or line.startswith("#"):
-            continue
-        fields = line.split("\t")
-        try:
-            pairs.append((fields[0].lower(), fields[1].lower(), float(fields[2])))
-        except (IndexError, ValueError):
-            raise DatasetFormatError(f"{path}, line {n}: expected 'word1<TAB>word2<TAB>score', got {line!r}") from None
-    return pairs
-
-
-def read_analogies(path: str | Path) -> dict[str, list[tuple[str, str, str, str]]]:
-    """Google's questions-words.txt: ': section' headers, then 'a b c d' lines (a is to b as c is to d)."""
-    sections, current = {}, None
-    for n, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
-        if line.startswith(":"):
-            current = line[1:].strip()
-            sections[current] = []
-        elif line.strip():
-            words = line.lower().split()
-            if current is None or len(words) != 4:
-                raise DatasetFormatError(f"{path}, line {n}: expected four words under a ': section' header, got {line!r}")
-            sections[current].append(tuple(words))
-    return sections
-
-
 def evaluate_word_pairs(vectors: WordVectors, pairs) -> dict:
     """Spearman correlation of cosine similarities with human scores, on the pairs whose two words are
     in the vocabulary (as gensim's evaluate_word_pairs); coverage = share of pairs used."""
@@ -436,7 +414,14 @@ def train_gensim(sentences: list[list[str]], dim: int = 100, window: int = 5, ne
                  workers: int = 2) -> tuple[WordVectors, TrainLog]:
     """The peer: gensim's Word2Vec(sg=1) with the same settings. Returns its vectors (most frequent word
     first, like ours) and a TrainLog whose throughput counts the same words as ours: the corpus words in
-    the vocabulary, before subsampling, every epoch."""
+    the vocabulary, before subsampling, every epoch. Lecture mode as in train_skipgram."""
+    settings = dict(dim=dim, window=window, negatives=negatives, sample=sample, epochs=epochs, min_count=min_count,
+                    lr=lr, seed=seed, workers=workers)
+    corpus = "\n".join(map(" ".join, sentences))  # one string: quick to digest
+    return _remembered("gensim", (corpus, settings), lambda: _gensim(sentences, **settings))
+
+
+def _gensim(sentences, dim, window, negatives, sample, epochs, min_count, lr, seed, workers):
     from gensim.models import Word2Vec
 
     model = Word2Vec(vector_size=dim, window=window, negative=negatives, sample=sample, min_count=min_count,
