@@ -102,11 +102,18 @@ def _tensor_digest(t: torch.Tensor) -> bytes:
 
 
 def _user_code(obj) -> bool:
-    """Defined in a notebook, a script or a test (not in mmlearn, the standard library or an installed package)?"""
-    module = sys.modules.get(getattr(obj, "__module__", None) or "")
-    file = getattr(module, "__file__", None)
-    if file is None:
-        return True  # a notebook's cells: IPython's __main__ has no file
+    """Defined in a notebook, a script or a test (not in mmlearn, the standard library or an installed package)?
+    A function is judged by the file its code came from (a notebook cell's is a temporary file, or '<...>'), a
+    class by its module ('__main__' for a notebook's)."""
+    code = getattr(obj, "__code__", None)
+    if code is not None:
+        file = code.co_filename
+    elif obj.__module__ == "__main__":
+        return True
+    else:
+        file = getattr(sys.modules.get(obj.__module__), "__file__", None)
+    if not file or file.startswith("<"):
+        return True
     file = str(Path(file).resolve())
     libraries = {str(_PACKAGE)} | {str(Path(p).resolve()) for k, p in sysconfig.get_paths().items()
                                    if k in ("stdlib", "platstdlib", "purelib", "platlib")}

@@ -130,3 +130,14 @@ def test_digest_follows_values_code_and_in_place_changes():
     other = OtherNet()
     other.load_state_dict(net.state_dict())
     assert lecture.digest(net) != lecture.digest(other)
+
+
+def test_notebook_functions_are_read_whatever_the_kernel_calls_its_main_module():
+    """A notebook's functions have __module__ '__main__', and in a Jupyter kernel sys.modules['__main__'] is
+    a launcher file among the installed packages: the digest must still read their code and closures (two
+    loss closures that differ only in a captured name once shared a key)."""
+    source = "def make(name):\n    def loss_fn(m, b):\n        return name\n    return loss_fn\n"
+    cell = {"__name__": "__main__"}
+    exec(compile(source, "/tmp/ipykernel_1234/5678.py", "exec"), cell)
+    assert lecture.digest(cell["make"]("vse")) != lecture.digest(cell["make"]("infonce"))
+    assert lecture.digest(cell["make"]("vse")) == lecture.digest(cell["make"]("vse"))
