@@ -7,8 +7,9 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.mmlearn-installed
+SITE_STAMP := $(VENV)/.mmlearn-site-installed
 
-.PHONY: lab test course student setup clean
+.PHONY: lab test course student site site-test setup clean
 
 # Jupyter refuses to run as root unless told; containers often are root.
 LAB_ARGS ?= $(if $(filter 0,$(shell id -u)),--allow-root)
@@ -29,6 +30,12 @@ course: $(STAMP)  ## execute every notebook headless and print the course report
 student: $(STAMP)  ## write student copies of the notebooks (solutions removed) to student/
 	$(BIN)/python -m mmlearn.course student student/
 
+site: $(STAMP)  ## the offline course site, site/index.html, from the notebooks `make course` executed
+	$(BIN)/python -m mmlearn.site
+
+site-test: site $(SITE_STAMP)  ## open the site in headless Chromium (Debian's chromium package): requests, formulas, players
+	$(BIN)/python -m pytest browser_tests
+
 setup: $(STAMP)
 
 $(STAMP): pyproject.toml
@@ -38,5 +45,9 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m ipykernel install --sys-prefix --name mmlearn --display-name "Python (mmlearn)"
 	@touch $@
 
-clean:  ## remove the virtual environment and results
-	rm -rf $(VENV) results student
+$(SITE_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e ".[dev,site]"
+	@touch $@
+
+clean:  ## remove the virtual environment, results and the site
+	rm -rf $(VENV) results student site

@@ -11,9 +11,9 @@ under a key: a digest of everything that decides it.
     model   the weights training starts from (so its architecture and the seed that drew them), and the
             code of any class defined in the notebook
     data    the first batch: another dataset, size, order or seed gives another first batch
-    recipe  steps, seed, learning rate, the optimiser and its state, scheduler, clipping, evaluation
-            schedule, device type; the loss and evaluation functions: their code and the values of the
-            names they use (change LAMBDA in a cell and the key changes)
+    recipe  the run's name, steps, seed, learning rate, the optimiser and its state, scheduler, clipping,
+            evaluation schedule, device type; the loss and evaluation functions: their code and the values
+            of the names they use (change LAMBDA in a cell and the key changes)
     code    the source of the mmlearn package and the torch version
 
 A key is a digest, not a proof: code that reaches its settings some way the digest does not follow (a

@@ -119,8 +119,8 @@ def fit(
     if steps:
         first = next(stream)
         stream = itertools.chain([first], stream)
-        key = "fit-" + lecture.digest(model, optimizer, scheduler, loss_fn, eval_fn, first, steps, eval_every, seed,
-                                      clip_grad, torch.device(device).type)
+        key = "fit-" + lecture.digest(desc, model, optimizer, scheduler, loss_fn, eval_fn, first, steps, eval_every,
+                                      seed, clip_grad, torch.device(device).type)
         if (history := _recall(key, model, optimizer, scheduler, desc)) is not None:
             return history
 
