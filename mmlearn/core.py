@@ -20,6 +20,7 @@ import json
 import os
 import random
 import shutil
+import sys
 from contextlib import contextmanager
 from pathlib import Path, PureWindowsPath
 
@@ -84,6 +85,15 @@ def release_memory(collect: bool = True) -> None:
         ctypes.CDLL("libc.so.6").malloc_trim(0)
     except (OSError, AttributeError):
         pass
+
+
+def progress_bar(total: int, desc: str, disable: bool = False, **options):
+    """A tqdm progress bar drawn as text on stdout, in a terminal and in a notebook alike. A saved notebook keeps
+    its last state, where tqdm's notebook widget reads "Error displaying widget: model not found" once the
+    kernel that drew it is gone (after a restart, or in a notebook opened later)."""
+    from tqdm.std import tqdm
+
+    return tqdm(total=total, desc=desc, disable=disable, file=sys.stdout, ncols=100, **options)
 
 
 def profile() -> str:

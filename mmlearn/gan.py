@@ -28,10 +28,9 @@ import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from tqdm.auto import tqdm
 
 from . import lecture
-from .core import DATA, load_weights, release_memory, save_weights, seed_everything, verify_weights
+from .core import DATA, load_weights, progress_bar, release_memory, save_weights, seed_everything, verify_weights
 from .train import History
 from .world.scenes import Scenes
 
@@ -290,7 +289,7 @@ def train_gan(data: CaptionedImages, variant: str, steps: int, cfg: GanConfig = 
         return g.eval(), d.eval(), history
     history, start = History(), time.perf_counter()
     batches = gan_batches(data, batch_size, options["matching"], seed)
-    bar = tqdm(total=steps, desc=variant, disable=not progress)
+    bar = progress_bar(steps, variant, disable=not progress)
     for step, (images, text, wrong) in zip(range(1, steps + 1), batches):
         logs = gan_step(g, d, opt_g, opt_d, images.to(device), text.to(device),
                         None if wrong is None else wrong.to(device), options["interpolation"],

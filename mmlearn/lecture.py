@@ -255,9 +255,18 @@ def recall(key: str) -> dict | None:
 def remember(key: str, payload: dict) -> None:
     """Keep payload (tensors, numbers, strings, lists, dicts) under key, with the time and the random
     generators' states; written atomically, so an interrupted save leaves nothing half-written."""
-    payload = {**payload, "trained_on": time.strftime("%Y-%m-%d %H:%M"), "rng": rng_state()}
+    payload = {**_plain(payload), "trained_on": time.strftime("%Y-%m-%d %H:%M"), "rng": rng_state()}
     with atomic_write(_file(key)) as tmp:
         torch.save(payload, tmp)
+
+
+def _plain(value):
+    """NumPy scalars as Python numbers, in nested dicts and lists: what a weights-only load accepts."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_plain(v) for v in value)
+    return value.item() if isinstance(value, np.generic) else value
 
 
 def loaded(what: str, saved: dict, detail: str) -> None:

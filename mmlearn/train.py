@@ -17,10 +17,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Callable, Iterable
 
 import torch
-from tqdm.auto import tqdm
-
 from . import lecture
-from .core import release_memory, seed_everything
+from .core import progress_bar, release_memory, seed_everything
 
 
 @dataclass
@@ -126,7 +124,7 @@ def fit(
 
     history = History()
     start = time.perf_counter()
-    bar = tqdm(total=steps, desc=desc, disable=not progress, leave=True)
+    bar = progress_bar(steps, desc, disable=not progress)
     postfix_every = max(1, steps // 200)
     running = None
     for step, batch in zip(range(1, steps + 1), stream):

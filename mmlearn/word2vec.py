@@ -26,7 +26,7 @@ import torch
 import torch.nn.functional as F
 
 from . import lecture
-from .core import DATA, DatasetFormatError
+from .core import DATA, DatasetFormatError, progress_bar
 from .datasets import evaluation_file, read_analogies, read_word_pairs  # noqa: F401  (the test sets' readers)
 from .metrics import spearman
 from .text import Vocab, tokenize
@@ -273,8 +273,6 @@ def _remembered(what: str, inputs, train) -> tuple[WordVectors, TrainLog]:
 def _skipgram(ids: np.ndarray, sentence: np.ndarray, vocab: Vocab, dim: int, window: int, negatives: int,
               sample: float, epochs: int, lr: float, batch_size: int, chunk_words: int, seed: int,
               noise_power: float, progress: bool) -> tuple[WordVectors, TrainLog]:
-    from tqdm.auto import tqdm
-
     rng = np.random.default_rng(seed)
     gen = torch.Generator().manual_seed(seed)
     keep = keep_probability(vocab.counts, sample)
@@ -287,7 +285,7 @@ def _skipgram(ids: np.ndarray, sentence: np.ndarray, vocab: Vocab, dim: int, win
     bounds = sorted(set(bounds))
     total = epochs * len(ids)
     done, pairs, losses, marks = 0, 0, [], []
-    bar = tqdm(total=total, unit="word", unit_scale=True, desc="skip-gram", disable=not progress)
+    bar = progress_bar(total, "skip-gram", disable=not progress, unit="word", unit_scale=True)
     start = time.perf_counter()
     for _ in range(epochs):
         for a, b in zip(bounds[:-1], bounds[1:]):

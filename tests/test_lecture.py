@@ -141,3 +141,12 @@ def test_notebook_functions_are_read_whatever_the_kernel_calls_its_main_module()
     exec(compile(source, "/tmp/ipykernel_1234/5678.py", "exec"), cell)
     assert lecture.digest(cell["make"]("vse")) != lecture.digest(cell["make"]("infonce"))
     assert lecture.digest(cell["make"]("vse")) == lecture.digest(cell["make"]("vse"))
+
+
+def test_numpy_numbers_in_a_payload_come_back_as_numbers(lecture_cache):
+    """Skip-gram's log holds NumPy scalars (a word count, a fraction done); a weights-only load refuses them."""
+    made = []
+    compute = lambda: made.append(1) or {"log": {"words": np.int64(7), "marks": [np.float64(0.5)]}}  # noqa: E731
+    first = lecture.remembered("toy", (1, 2), compute)
+    again = lecture.remembered("toy", (1, 2), compute)
+    assert made == [1] and again["log"] == {"words": 7, "marks": [0.5]} and first["log"]["words"] == 7
