@@ -50,6 +50,7 @@ def open_page(browser, name: str):
     page.on("console", lambda m: m.type == "error" and problems.append(f"console: {m.text[:200]}"))
     page.goto((SITE / name).as_uri(), wait_until="load")
     page.evaluate("() => new Promise(done => MathJax.Hub.Queue(done))")
+    page.wait_for_load_state("networkidle")  # what typesetting asked for (fonts) has arrived, or failed
     return page, problems
 
 
