@@ -9,7 +9,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.mmlearn-installed
 SITE_STAMP := $(VENV)/.mmlearn-site-installed
 
-.PHONY: lab test course student site site-test setup clean
+.PHONY: lab test course student site site-test lab-test setup clean
 
 # Jupyter refuses to run as root unless told; containers often are root.
 LAB_ARGS ?= $(if $(filter 0,$(shell id -u)),--allow-root)
@@ -34,7 +34,10 @@ site: $(STAMP)  ## the offline course site, site/index.html, from the notebooks 
 	$(BIN)/python -m mmlearn.site
 
 site-test: site $(SITE_STAMP)  ## open the site in headless Chromium (Debian's chromium package): requests, formulas, players
-	$(BIN)/python -m pytest browser_tests
+	$(BIN)/python -m pytest browser_tests/test_site.py
+
+lab-test: $(SITE_STAMP)  ## the notebooks `make course` executed, handed to a new JupyterLab user in headless Chromium: trust, players, restart
+	$(BIN)/python -m pytest browser_tests/test_lab.py
 
 setup: $(STAMP)
 

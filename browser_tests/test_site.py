@@ -7,13 +7,12 @@ the arrow key on the attention scrubber's slider changes the picture. Screenshot
 results/site-screenshots/ for a person to look at.
 """
 import re
-import shutil
 from pathlib import Path
 
 import pytest
 
 from mmlearn.core import ROOT
-from mmlearn.widgets import TRUST_HINT
+from mmlearn.players import TRUST_HINT
 
 SITE = ROOT / "site"
 SHOTS = ROOT / "results" / "site-screenshots"
@@ -21,23 +20,11 @@ PAGES = sorted(p.name for p in SITE.glob("*.html")) if SITE.exists() else []
 RAW_TEX = re.compile(r"\\(frac|lambda|sum|mathbf|log|alpha|cdot|tfrac|operatorname|left|right)\b")
 
 
-def chromium() -> str:
-    for name in ("chromium", "chromium-browser", "google-chrome"):
-        if found := shutil.which(name):
-            return found
-    pytest.fail("no Chromium on PATH: on Debian/Ubuntu, `sudo apt install chromium`")
-
-
 @pytest.fixture(scope="module")
-def browser():
-    playwright = pytest.importorskip("playwright.sync_api", reason="make site-test installs playwright")
+def browser(launch_chromium):
     if not (SITE / "index.html").exists():
         pytest.fail(f"{SITE}/index.html is missing: run `make site` first")
-    with playwright.sync_playwright() as p:
-        # every host name resolves to nothing: a request for anything but a file fails, and is caught below
-        browser = p.chromium.launch(executable_path=chromium(), args=["--host-resolver-rules=MAP * ~NOTFOUND"])
-        yield browser
-        browser.close()
+    return launch_chromium()  # offline: a request for anything but a file fails, and is caught below
 
 
 def open_page(browser, name: str):

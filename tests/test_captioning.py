@@ -233,7 +233,7 @@ def test_attention_pictures_and_scrubber():
 
     matplotlib.use("agg")
     from mmlearn.viz import attention_rgb, plot_caption_attention
-    from mmlearn.widgets import attention_scrubber_html
+    from mmlearn.players import attention_scrubber_html
 
     image = World().split("val", 1, language=False).scenes.image[0]
     alphas = torch.softmax(torch.randn(3, 64), dim=1)

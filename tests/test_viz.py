@@ -1,3 +1,5 @@
+import html
+
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
@@ -119,7 +121,7 @@ def test_caption_sampler_draws_live_flags_unknown_words_and_says_it_needs_a_kern
 
 
 def test_widget_html_escapes_captions_titles_and_words():
-    from mmlearn.widgets import attention_scrubber_html, talking_face_html
+    from mmlearn.players import attention_scrubber_html, talking_face_html
     image = np.zeros((8, 8, 3), dtype=np.uint8)
     page = attention_scrubber_html(image, ["<b>a</b>", "x&y"], torch.full((2, 4), 0.25), title='<script>alert("t")</script>')
     assert "<script>alert" not in page and "&lt;script&gt;" in page and "&lt;b&gt;a&lt;/b&gt;" in page and "x&amp;y" in page
@@ -130,7 +132,7 @@ def test_widget_html_escapes_captions_titles_and_words():
 
 def test_the_scrubber_and_the_talking_face_say_what_to_do_without_their_script():
     import html
-    from mmlearn.widgets import TRUST_HINT, attention_scrubber_html, talking_face_html
+    from mmlearn.players import TRUST_HINT, attention_scrubber_html, talking_face_html
     pages = [attention_scrubber_html(np.zeros((8, 8, 3), dtype=np.uint8), ["a"], torch.full((1, 4), 0.25)),
              talking_face_html(np.zeros((3, 8, 8, 3), dtype=np.uint8), np.zeros(1600, dtype=np.float32))]
     for page in pages:                                   # the hint is there until the player's own script removes it
@@ -141,7 +143,7 @@ def test_the_scrubber_and_the_talking_face_say_what_to_do_without_their_script()
 def test_sounding_objects_player_holds_every_combination_and_says_what_to_do_without_its_script():
     import html
 
-    from mmlearn.widgets import TRUST_HINT, sounding_objects_html
+    from mmlearn.players import TRUST_HINT, sounding_objects_html
 
     combos = [(False, False), (True, False), (False, True), (True, True)]
     maps = {c: np.full(4, 0.5 * sum(c)) for c in combos}
@@ -158,7 +160,7 @@ def test_sounding_objects_player_holds_every_combination_and_says_what_to_do_wit
 def test_clip_gallery_holds_every_clip_shows_the_first_group_and_says_what_to_do_without_its_script():
     import html
 
-    from mmlearn.widgets import TRUST_HINT, clip_gallery_html
+    from mmlearn.players import TRUST_HINT, clip_gallery_html
 
     image, sound = np.zeros((4, 4, 3), np.uint8), np.zeros(800, np.float32)
     page = clip_gallery_html({"unit <1>": [(image, sound, "a & b")] * 2, "unit 2": [(image, sound, "c")] * 3})
@@ -171,7 +173,7 @@ def test_clip_gallery_holds_every_clip_shows_the_first_group_and_says_what_to_do
 def test_mixture_player_holds_every_track_and_frame_and_scales_one_mixture_together():
     import html
 
-    from mmlearn.widgets import TRUST_HINT, mixture_player_html
+    from mmlearn.players import TRUST_HINT, mixture_player_html
 
     faces = np.zeros((2, 3, 4, 4, 3), np.uint8)
     loud, quiet = np.full(800, 0.5, np.float32), np.full(800, 0.05, np.float32)
@@ -190,7 +192,7 @@ def test_mixture_player_holds_every_track_and_frame_and_scales_one_mixture_toget
 
 
 def test_players_display_once_and_return_nothing(capsys):
-    from mmlearn.widgets import (attention_scrubber, clip_gallery, mixture_player, sounding_objects_player,
+    from mmlearn.players import (attention_scrubber, clip_gallery, mixture_player, sounding_objects_player,
                                  talking_face_player)
 
     image, sound = np.zeros((4, 4, 3), np.uint8), np.zeros(800, np.float32)
@@ -205,17 +207,18 @@ def test_players_display_once_and_return_nothing(capsys):
 
 
 def test_word_explorer_answers_typed_words_flags_unknown_ones_and_says_it_needs_a_kernel():
-    from mmlearn.widgets import KERNEL_NEEDED, word_explorer
+    from mmlearn.widgets import KERNEL_GONE, KERNEL_NEEDED, word_explorer
     from mmlearn.word2vec import WordVectors
     vectors = WordVectors(torch.tensor([[1, 1, 0], [1, 0, 1], [0, 1, 0], [0, 0, 1.]]), ["king", "queen", "man", "woman"])
     ui = word_explorer(vectors, "king - man + woman", k=2)
-    box, answers = ui.children
+    box, answers, gone = ui.children
     assert "queen" in answers.value and "not in the vocabulary" not in answers.value
     box.value = "king - zebra"
     assert "not in the vocabulary" in answers.value and "zebra" in answers.value
     box.value = "zebra"
     assert "type a word" in answers.value
     assert repr(ui) == KERNEL_NEEDED
+    assert html.escape(KERNEL_GONE) in gone.value and "jupyter-widgets-disconnected" in gone.value
 
 
 def test_spectrograms_of_centred_and_uncentred_frames_line_up_in_time():
@@ -234,7 +237,7 @@ def test_spectrograms_of_centred_and_uncentred_frames_line_up_in_time():
 
 
 def test_retrieval_explorer_searches_live_shows_tags_flags_unknown_words_and_says_it_needs_a_kernel():
-    from mmlearn.widgets import KERNEL_NEEDED, retrieval_explorer
+    from mmlearn.widgets import KERNEL_GONE, KERNEL_NEEDED, retrieval_explorer
     images = np.zeros((6, 8, 8, 3), dtype=np.uint8)
     asked = []
 
@@ -243,10 +246,36 @@ def test_retrieval_explorer_searches_live_shows_tags_flags_unknown_words_and_say
         return [3, 1], [w for w in text.split() if w == "zebra"]
 
     ui = retrieval_explorer(search, lambda i: [(f"tag{i}", 0.5)], images, query="a red zebra")
-    box, status, results, tags = ui.children
+    box, status, results, tags, gone = ui.children
     assert asked == ["a red zebra"] and "zebra" in status.value and len(results.children) == 2
     results.children[0].children[1].click()                       # the first result's button: scene 3's tags
     assert "scene 3" in tags.value and "tag3" in tags.value
     box.value = "a red circle"
     assert asked[-1] == "a red circle" and "not in the vocabulary" not in status.value
-    assert repr(ui) == KERNEL_NEEDED
+    assert repr(ui) == KERNEL_NEEDED and html.escape(KERNEL_GONE) in gone.value
+
+
+def test_an_explorer_called_as_a_cells_last_line_is_shown_once(monkeypatch):
+    """In a kernel, the call displays the explorer and IPython's displayhook then displays the returned
+    widget: the second must show nothing in the same cell, and showing it again from a later cell works."""
+    import IPython
+    from IPython.core.interactiveshell import InteractiveShell
+    from mmlearn.widgets import KERNEL_NEEDED, word_explorer
+    from mmlearn.word2vec import WordVectors
+
+    shell = InteractiveShell.instance()
+    shown = []
+    monkeypatch.setattr(shell.display_pub, "publish", lambda data, **kw: shown.append(data))
+    monkeypatch.setattr(IPython, "get_ipython", lambda: shell)
+    try:
+        shell.execution_count = 7
+        ui = word_explorer(WordVectors(torch.eye(2), ["king", "queen"]), "king", k=1)
+        value, _ = shell.display_formatter.format(ui)  # the displayhook's view of the cell's value
+        assert value == {}                             # nothing for it to show: ipykernel then sends nothing
+        assert len(shown) == 1 and "application/vnd.jupyter.widget-view+json" in shown[0]
+        assert shown[0]["text/plain"] == KERNEL_NEEDED                  # whole: what a reader without a kernel sees
+        shell.execution_count = 8                   # `ui` typed in a later cell shows it again
+        IPython.display.display(ui)
+        assert len(shown) == 2
+    finally:
+        InteractiveShell.clear_instance()
