@@ -41,7 +41,11 @@ def plot_history(history: History, *, title: str = "Training loss", ax=None, log
             right.set_ylim(0, 1.02)                    # shares: a fixed scale, not one zoomed on the noise
         h2, l2 = right.get_legend_handles_labels()
         handles, labels = handles + h2, labels + l2
-    ax.legend(handles, labels, loc="best", fontsize="small")
+        # "best" would weigh only the loss axis's lines and could cover the metrics' markers: go under the plot
+        ax.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=len(labels),
+                  fontsize="small", frameon=False)
+    else:
+        ax.legend(handles, labels, loc="best", fontsize="small")
     return ax
 
 
@@ -283,14 +287,14 @@ def place_labels(ax, xy, labels: list[str], fontsize: int = 8) -> None:
 
 
 def draw_blocks(blocks: dict[str, tuple[float, float, str]], arrows: list[tuple[str, str]], *, title: str = "",
-                size: tuple[float, float] = (10, 3.2), ax=None):
+                size: tuple[float, float] = (10, 3.2), fontsize: float = 9, ax=None):
     """A block diagram: blocks {name: (x, y, label)} in [0, 1] x [0, 1] axes coordinates (box centres),
-    arrows [(from, to), ...] between block names. Returns the axes."""
+    arrows [(from, to), ...] between block names; labels in `fontsize` points. Returns the axes."""
     ax = ax or plt.subplots(figsize=size)[1]
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1)
     ax.axis("off")
-    texts = {name: ax.text(x, y, label, ha="center", va="center", fontsize=9, zorder=2,
+    texts = {name: ax.text(x, y, label, ha="center", va="center", fontsize=fontsize, zorder=2,
                            bbox=dict(boxstyle="round,pad=0.4", fc="#eef3fb", ec="#4c72b0"))
              for name, (x, y, label) in blocks.items()}
     for a, b in arrows:
@@ -299,7 +303,7 @@ def draw_blocks(blocks: dict[str, tuple[float, float, str]], arrows: list[tuple[
                     arrowprops=dict(arrowstyle="-|>", color="#555", lw=1.2, shrinkA=2, shrinkB=2, mutation_scale=14,
                                     patchA=texts[a].get_bbox_patch(), patchB=texts[b].get_bbox_patch()))
     if title:
-        ax.set_title(title)
+        ax.set_title(title, fontsize=fontsize + 3)
     return ax
 
 
