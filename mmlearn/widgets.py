@@ -48,7 +48,8 @@ def retrieval_explorer(search, describe, images: np.ndarray, query: str = "", k:
 
 
 KERNEL_NEEDED = ("This explorer needs a running Python kernel: it answers each question live. In a saved or "
-                 "exported copy it cannot run; run the notebook's cells (or see the static figure above it).")
+                 "exported copy it cannot run; run the notebook's cells, or read the static answers the notebook "
+                 "shows beside it.")
 
 KERNEL_GONE = ("No kernel answers this explorer any more (the kernel was restarted, or the notebook reopened): "
                "typing changes nothing until you run this cell again.")
