@@ -130,13 +130,15 @@ class Reader:
 
 
 def trust_by_the_hint(reader: Reader):
-    """What the red line asks: press its button, then confirm twice (JupyterLab's command-link prompt, then
-    its own "Trust this notebook?")."""
+    """What the red line asks: press its button, then JupyterLab's three dialogs. "Run Command?" (the button is
+    a command link in untrusted output) → Trust, which runs notebook:trust: "Trust this notebook?" → Trust; then
+    the link's own command runs once more and says "Notebook is already trusted" → Ok."""
     reader.page.locator(".jp-OutputArea-output button", has_text="Trust this notebook").first.click()
     reader.press_dialog("Trust")
     reader.press_dialog("Trust")
     reader.page.wait_for_function("s => !document.querySelector('.jp-NotebookPanel').innerText.includes(s)",
                                   arg=TRUST_HINT[:60], timeout=30_000)
+    reader.page.locator(".jp-Dialog", has_text="already trusted").locator("button", has_text="Ok").click()
 
 
 @pytest.mark.parametrize("name", [n for n in NOTEBOOKS if n != "01_metric_learning"])
