@@ -1,7 +1,6 @@
 """Notebook 08's signal chain, losses, metrics and networks: against torch/torchmetrics and by learning."""
 import itertools
 
-import numpy as np
 import pytest
 import torch
 from torchmetrics.functional.audio import (permutation_invariant_training, scale_invariant_signal_distortion_ratio,
