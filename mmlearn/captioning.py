@@ -84,10 +84,13 @@ class ShowAndTell(nn.Module):
     """The baseline of Vinyals et al.: the pooled image feature, projected, is the LSTM's first input
     (before <bos>); no attention. Same `start` / `step` interface as ShowAttendTell (alpha is None).
 
-    pool: "max" (default) or "mean" over the cells. The world backbone's features are *local* (it was
-    pretrained to name what is in each cell), so mean-pooling dilutes a small object among 64 cells of
-    background; max-pooling keeps "which parts are present somewhere" — the closest analogue of the
-    pooled vector of an ImageNet classifier that Show-and-Tell used."""
+    features (B, L, C), pooled over the L cells. pool: "max" (default) or "mean". The world backbone's features
+    are *local* (it was pretrained to name what is in each cell), so mean-pooling dilutes a small object among
+    64 cells of background; max-pooling keeps "which parts are present somewhere" — the closest analogue of
+    the pooled vector of an ImageNet classifier that Show-and-Tell used. A precomputed image vector (B, C), such
+    as a matching model's embedding, goes in as (B, 1, C). The projected vector is layer-normalised, so that it
+    enters the LSTM at a word embedding's scale whatever the scale of the features (a unit-norm embedding
+    through a fresh linear layer is ~30x smaller than a word, and the decoder learns to ignore it)."""
 
     def __init__(self, vocab_size: int, feature_dim: int, embed_dim: int = 64, hidden_dim: int = 256,
                  dropout: float = 0.3, pool: str = "max"):
@@ -95,7 +98,7 @@ class ShowAndTell(nn.Module):
         if pool not in ("max", "mean"):
             raise ValueError(f"pool must be 'max' or 'mean', not {pool!r}")
         self.pool = pool
-        self.image = nn.Linear(feature_dim, embed_dim)
+        self.image = nn.Sequential(nn.Linear(feature_dim, embed_dim), nn.LayerNorm(embed_dim))
         self.embed = nn.Embedding(vocab_size, embed_dim, padding_idx=PAD)
         self.lstm = nn.LSTMCell(embed_dim, hidden_dim)
         self.dropout = nn.Dropout(dropout)

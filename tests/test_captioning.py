@@ -220,6 +220,18 @@ def test_show_and_tell_pooling():
         C.ShowAndTell(20, feature_dim=8, pool="sum")
 
 
+def test_show_and_tell_gives_its_image_a_words_scale_whatever_the_features_scale():
+    """A unit-norm embedding through a fresh linear layer is tiny next to a word embedding (std 1), and the
+    decoder learns to ignore it: the layer norm puts every image vector at a word's scale."""
+    torch.manual_seed(0)
+    model = C.ShowAndTell(20, feature_dim=256)
+    vectors = torch.nn.functional.normalize(torch.randn(64, 1, 256), dim=-1)       # (B, 1, C): one vector each
+    for scale in (1.0, 1e-3, 1e3):
+        image_input = model.image((vectors * scale).amax(dim=1))                   # what start() feeds the LSTM
+        assert image_input.std().item() == pytest.approx(1.0, abs=0.05)
+    assert model.image[0](vectors[:, 0]).std().item() < 0.1                         # what it would be without
+
+
 def test_caption_ids_for_a_decoder_carry_bos_and_eos():
     world = World()
     split = world.split("val", 3)
