@@ -9,6 +9,8 @@ database has never seen them, so they are untrusted), no network, headless Chrom
   face follows the audio's clock.
 - After a kernel restart, and after reopening the page, nothing reads "model not found", and the 01
   explorer says that its kernel is gone (KERNEL_GONE) instead of ignoring what one types.
+- Live: an explorer called as a cell's last line shows once, answers what one types, hides its kernel-gone
+  line while its kernel runs, and shows it after a restart.
 
 JupyterLab draws only the cells in view by default; here it draws them all (windowingMode "none"), so
 that the test sees every output without scrolling.
@@ -25,6 +27,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+import nbformat
 import pytest
 
 from mmlearn.core import ROOT
@@ -34,6 +37,10 @@ from mmlearn.widgets import KERNEL_GONE, KERNEL_NEEDED
 EXECUTED = ROOT / "results" / "executed"
 NOTEBOOKS = ["00_multimodal_data", "01_metric_learning", "03_attention_captioning", "06_soundnet",
              "07_sound_localization", "08_cocktail_party"]
+LIVE_EXPLORER = """import torch
+from mmlearn.widgets import word_explorer
+from mmlearn.word2vec import WordVectors
+word_explorer(WordVectors(torch.eye(3), ["king", "queen", "man"]), "king", k=2)"""   # called as the last line
 SETTINGS = {"notebook-extension/tracker": {"windowingMode": "none"},
             "apputils-extension/notification": {"fetchNews": "false"}}   # no "get Jupyter news?" prompt
 
@@ -54,6 +61,10 @@ def lab(tmp_path_factory):
     shared, home = tmp_path_factory.mktemp("handed-over"), tmp_path_factory.mktemp("jupyter-home")
     for name in NOTEBOOKS:
         shutil.copy(EXECUTED / f"{name}.ipynb", shared)
+    live = nbformat.v4.new_notebook(metadata={"kernelspec": {"name": "mmlearn", "display_name": "Python (mmlearn)",
+                                                              "language": "python"}})
+    live.cells = [nbformat.v4.new_code_cell(LIVE_EXPLORER)]
+    nbformat.write(live, shared / "live_explorer.ipynb")
     for key, value in SETTINGS.items():
         path = home / "config" / "lab" / "user-settings" / "@jupyterlab" / f"{key}.jupyterlab-settings"
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -97,16 +108,16 @@ def browser(launch_chromium):
 class Reader:
     """One notebook open in JupyterLab, and what the page asked of the network."""
 
-    def __init__(self, browser, lab, name: str):
+    def __init__(self, browser, lab, name: str, executed: bool = True):
         url, token = lab
         self.page = browser.new_page(viewport={"width": 1400, "height": 1000})
         self.outside = []
         self.page.on("request", lambda r: r.url.startswith((url, "data:", "blob:")) or self.outside.append(r.url))
         self.page.goto(f"{url}/lab/tree/{name}.ipynb?token={token}&reset")
-        self.wait_until_open()
+        self.wait_until_open(executed)
 
-    def wait_until_open(self):
-        self.page.wait_for_selector(".jp-OutputArea-output", timeout=90_000)
+    def wait_until_open(self, executed: bool = True):
+        self.page.wait_for_selector(".jp-OutputArea-output" if executed else ".jp-Notebook", timeout=90_000)
         self.page.wait_for_function("() => document.querySelector('.jp-Notebook-ExecutionIndicator') !== null")
         self.page.wait_for_timeout(3000)  # outputs render a moment after the notebook appears
 
@@ -181,5 +192,21 @@ def test_an_explorer_says_it_needs_a_kernel_and_that_a_restart_took_it_away(brow
         text = reader.text()
         assert "model not found" not in text and "Error displaying widget" not in text
         assert gone.count() == 1 and gone.is_visible()  # the saved explorer: no kernel behind it, and it says so
+    assert not reader.outside, reader.outside
+    reader.page.close()
+
+
+def test_a_live_explorer_shows_once_answers_and_says_when_its_kernel_is_gone(browser, lab):
+    reader = Reader(browser, lab, "live_explorer", executed=False)
+    reader.page.evaluate("() => { jupyterapp.commands.execute('notebook:run-all-cells'); }")
+    reader.page.wait_for_selector(".jupyter-widgets", timeout=90_000)
+    outputs, gone = reader.page.locator(".jp-OutputArea-output"), reader.page.get_by_text(KERNEL_GONE[:60])
+    assert outputs.count() == 1                                   # the call displayed it; the displayhook did not
+    assert gone.count() == 1 and not gone.is_visible()            # its kernel is there: the line stays hidden
+    outputs.first.locator("input").fill("queen")
+    reader.page.keyboard.press("Enter")
+    reader.page.wait_for_function("() => document.querySelector('.jp-OutputArea-output').innerText.includes('king')")
+    reader.restart_kernel()
+    assert gone.is_visible()
     assert not reader.outside, reader.outside
     reader.page.close()
