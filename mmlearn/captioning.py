@@ -90,7 +90,8 @@ class ShowAndTell(nn.Module):
     the pooled vector of an ImageNet classifier that Show-and-Tell used. A precomputed image vector (B, C), such
     as a matching model's embedding, goes in as (B, 1, C). The projected vector is layer-normalised, so that it
     enters the LSTM at a word embedding's scale whatever the scale of the features (a unit-norm embedding
-    through a fresh linear layer is ~30x smaller than a word, and the decoder learns to ignore it)."""
+    through a fresh linear layer is ~30x smaller than a word; in a trial on notebook 03's recipe, leaving it out
+    cost 0.08 of semantic accuracy)."""
 
     def __init__(self, vocab_size: int, feature_dim: int, embed_dim: int = 64, hidden_dim: int = 256,
                  dropout: float = 0.3, pool: str = "max"):

@@ -221,8 +221,8 @@ def test_show_and_tell_pooling():
 
 
 def test_show_and_tell_gives_its_image_a_words_scale_whatever_the_features_scale():
-    """A unit-norm embedding through a fresh linear layer is tiny next to a word embedding (std 1), and the
-    decoder learns to ignore it: the layer norm puts every image vector at a word's scale."""
+    """A unit-norm embedding through a fresh linear layer is tiny next to a word embedding (std 1), so the
+    decoder hears little of it: the layer norm puts every image vector at a word's scale."""
     torch.manual_seed(0)
     model = C.ShowAndTell(20, feature_dim=256)
     vectors = torch.nn.functional.normalize(torch.randn(64, 1, 256), dim=-1)       # (B, 1, C): one vector each
