@@ -95,14 +95,17 @@ def down(c_in: int, c_out: int, batch_norm: bool = True) -> nn.Sequential:
     return nn.Sequential(*layers, nn.LeakyReLU(0.2))
 
 
+INIT_STD = 0.02   # DCGAN's (Radford et al. 2016) spread of the initial weights
+
+
 def dcgan_init(module: nn.Module) -> None:
-    """DCGAN's initialisation, as Reed's code applies it: convolution weights ~ N(0, 0.02), BatchNorm scales
-    ~ N(1, 0.02) with zero shifts."""
+    """DCGAN's initialisation, as Reed's code applies it: convolution weights ~ N(0, INIT_STD), BatchNorm scales
+    ~ N(1, INIT_STD) with zero shifts."""
     for m in module.modules():
         if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):
-            nn.init.normal_(m.weight, 0.0, 0.02)
+            nn.init.normal_(m.weight, 0.0, INIT_STD)
         elif isinstance(m, (nn.BatchNorm2d, nn.BatchNorm1d)):
-            nn.init.normal_(m.weight, 1.0, 0.02)
+            nn.init.normal_(m.weight, 1.0, INIT_STD)
             nn.init.zeros_(m.bias)
 
 

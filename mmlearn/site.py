@@ -71,6 +71,20 @@ def without_widgets(nb):
     return nb
 
 
+def prose_as_text(nb):
+    """Cells that speak the run's numbers (`mmlearn.prose.say`) become the markdown they printed: the page reads
+    as prose, the way the notebook's own markdown does, without the f-string that built it."""
+    import nbformat
+
+    for i, cell in enumerate(nb.cells):
+        if cell.cell_type != "code" or "say(" not in cell.source or not cell.get("outputs"):
+            continue
+        said = [o.get("data", {}).get("text/markdown") for o in cell.outputs]
+        if all(said):
+            nb.cells[i] = nbformat.v4.new_markdown_cell("\n\n".join(said))
+    return nb
+
+
 def render(nb, nav: dict) -> str:
     """One page: nbconvert's HTML exporter with the site template (nav = title, previous and next links)."""
     from nbconvert import HTMLExporter
@@ -110,7 +124,7 @@ def build(executed: Path, out: Path) -> Path:
     shutil.rmtree(staging, ignore_errors=True)
     try:
         copy_mathjax(staging / "_static" / "mathjax")
-        notebooks = [without_widgets(nbformat.read(p, as_version=4)) for p in sources]
+        notebooks = [prose_as_text(without_widgets(nbformat.read(p, as_version=4))) for p in sources]
         pages = [(f"{p.stem}.html", title_of(nb).split(":")[0]) for p, nb in zip(sources, notebooks)]
         for i, nb in enumerate(notebooks):
             nav = {"title": pages[i][1],

@@ -34,6 +34,17 @@ def test_widgets_give_way_to_their_text_and_links_point_to_pages():
     assert nb.cells[0].source == "see [01](01_metric_learning.html#losses)"
 
 
+def test_sentences_said_from_the_run_read_as_prose():
+    said = nbformat.v4.new_output("display_data", data={"text/markdown": "accuracy **0.91**", "text/plain": "<Markdown>"})
+    shown = nbformat.v4.new_output("display_data", data={"image/png": "iVBOR"})
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("say(f'accuracy **{acc:.2f}**')", outputs=[said]),
+                                         nbformat.v4.new_code_cell("plot(); say('x')", outputs=[shown, said]),
+                                         nbformat.v4.new_code_cell("say(f'not run yet')")])
+    nb = site.prose_as_text(nb)
+    assert nb.cells[0].cell_type == "markdown" and nb.cells[0].source == "accuracy **0.91**"
+    assert [c.cell_type for c in nb.cells[1:]] == ["code", "code"]  # a figure is kept with its code; unrun stays
+
+
 def test_the_site_fetches_nothing_from_the_network_and_lists_every_notebook(tmp_path):
     bar = nbformat.v4.new_output("display_data", data={WIDGET: {"model_id": "x"}, "text/plain": "training: 100%"})
     index = site.build(fake_executed(tmp_path / "executed", [bar]), tmp_path / "site")
