@@ -25,7 +25,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from .core import (DATA, DatasetFormatError, atomic_write, cache_dir, finish_interrupted_write, images_to_tensor,
-                   load_weights, save_weights, seed_everything, sha256, verify_weights)
+                   in_batches, inference, load_weights, save_weights, seed_everything, sha256, verify_weights)
 from .train import batches_of, fit
 from .world import COLORS, PLACES, SHAPES, SIZES, VERSION, World
 
@@ -199,19 +199,16 @@ def load(path: str | Path = CHECKPOINT, retrain: bool = True, **pretrain_kwargs)
 
 
 # ----------------------------------------------------------------------------------------- features
-@torch.no_grad()
 def extract(extractor: Extractor, images, batch_size: int = 512, device=None) -> tuple[torch.Tensor, torch.Tensor]:
     """Grid (N, C, h, w) and pooled (N, C) features of images: uint8 (N, H, W, 3) or float (N, 3, H, W)."""
-
     device = device or next(extractor.parameters()).device
-    grids, pooled = [], []
-    for i in range(0, len(images), batch_size):
-        chunk = images[i : i + batch_size]
+
+    def features(chunk):
         x = images_to_tensor(chunk) if isinstance(chunk, np.ndarray) else chunk
-        g, p = extractor(x.to(device))
-        grids.append(g.cpu())
-        pooled.append(p.cpu())
-    return torch.cat(grids), torch.cat(pooled)
+        return extractor(x.to(device))
+
+    with inference(extractor):
+        return in_batches(features, images, batch_size=batch_size)
 
 
 def fingerprint(extractor: nn.Module) -> str:

@@ -11,7 +11,8 @@ and the few things every module needs: where the project's files are (`ROOT`, `D
 so that an interruption loses nothing (`atomic_write` for one file, `atomic_set` for several that belong
 together, `write_json`), reading dataset files with clear errors (`read_json`, `path_inside`,
 `DatasetFormatError`), shipped weights with their checksum (`save_weights`, `verify_weights`, `load_weights`),
-and images as tensors (`images_to_tensor`).
+images as tensors (`images_to_tensor`), and running a trained model to measure it (`inference`, `in_batches`,
+`to_device`).
 """
 from __future__ import annotations
 
@@ -96,6 +97,55 @@ def progress_bar(total: int, desc: str, disable: bool = False, **options):
     return tqdm(total=total, desc=desc, disable=disable, file=sys.stdout, ncols=100, **options)
 
 
+def to_device(batch, device: torch.device | str):
+    """Move every tensor in a (nested) tuple / list / dict to `device`; leave the rest alone."""
+    if torch.is_tensor(batch):
+        return batch.to(device, non_blocking=True)
+    if isinstance(batch, dict):
+        return {k: to_device(v, device) for k, v in batch.items()}
+    if isinstance(batch, (list, tuple)):
+        moved = [to_device(v, device) for v in batch]
+        return type(batch)(*moved) if hasattr(batch, "_fields") else type(batch)(moved)
+    return batch
+
+
+@contextmanager
+def inference(*models: torch.nn.Module):
+    """`with inference(model):` the models in eval mode, gradients off; each one's mode is restored after,
+    whatever happens inside. The one way the course runs a model to measure it."""
+    modes = [m.training for m in models]
+    try:
+        with torch.no_grad():
+            for m in models:
+                m.eval()
+            yield
+    finally:
+        for m, mode in zip(models, modes):
+            m.train(mode)
+
+
+def in_batches(fn, *inputs, batch_size: int, device: torch.device | str | None = None):
+    """fn(*chunks) over consecutive chunks of `batch_size` rows of inputs (tensors, arrays or lists; None passes
+    through as None), each tensor moved to `device`; the outputs, concatenated on the CPU. fn may return a
+    tensor, a tuple of tensors (or of Nones) or a dict of them: what comes back has the same form."""
+    n = len(next(x for x in inputs if x is not None))
+    parts = []
+    for i in range(0, n, batch_size):
+        chunk = [None if x is None else x[i : i + batch_size] for x in inputs]
+        out = fn(*(chunk if device is None else to_device(chunk, device)))
+        parts.append(to_device(out, "cpu"))
+    return _concatenated(parts)
+
+
+def _concatenated(parts: list):
+    first = parts[0] if parts else None
+    if isinstance(first, tuple):
+        return tuple(_concatenated([p[k] for p in parts]) for k in range(len(first)))
+    if isinstance(first, dict):
+        return {k: _concatenated([p[k] for p in parts]) for k in first}
+    return None if first is None else torch.cat(parts)
+
+
 def profile() -> str:
     """The budget profile, from $MMLEARN_PROFILE: 'ci' (smallest), 'default', or 'full' (longest)."""
     name = os.environ.get("MMLEARN_PROFILE", "default").strip().lower() or "default"
@@ -130,11 +180,13 @@ def atomic_write(path):
         tmp.unlink(missing_ok=True)
 
 
-def write_json(path: str | Path, obj) -> Path:
-    """Write JSON atomically (temporary file in the same folder, then rename)."""
+def write_json(path: str | Path, obj, indent: int | None = None) -> Path:
+    """Write strict JSON atomically (temporary file in the same folder, then rename): NaN or infinity raises
+    ValueError, as no JSON reader has to accept them, and an interruption leaves the old file as it was."""
     path = Path(path)
     with atomic_write(path) as tmp, open(tmp, "w", encoding="utf-8") as f:
-        json.dump(obj, f)
+        json.dump(obj, f, indent=indent, allow_nan=False)
+        f.write("\n")
     return path
 
 

@@ -25,7 +25,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from . import report
-from .core import PROFILES, ROOT, atomic_write, profile
+from .core import PROFILES, ROOT, atomic_write, profile, write_json
 
 NOTEBOOKS = ROOT / "notebooks"
 MEMORY_CEILING_MIB = 2048  # COURSE.md §7: every notebook fits in 2 GiB
@@ -213,7 +213,7 @@ def run_course(names: list[str] | None, out_dir: Path) -> list[Run]:
     rows = table_rows(runs)
     heading = f"Course report — profile `{profile()}`, {os.cpu_count()} CPU cores, {time.strftime('%Y-%m-%d %H:%M')}"
     (out_dir / "course_report.md").write_text(f"{heading}\n\n{format_markdown(rows)}\n")
-    report.write_json_atomic(out_dir / "course_report.json", [asdict(r) | {"ok": r.ok} for r in runs])
+    write_json(out_dir / "course_report.json", [asdict(r) | {"ok": r.ok} for r in runs], indent=2)
     print(f"\n{heading}\n\n{format_text(rows)}\n\n(Markdown: {out_dir / 'course_report.md'})")
     return runs
 

@@ -20,8 +20,8 @@ Shapes: text embeddings (B, text_dim); noise (B, z_dim); images (B, 3, 32, 32) i
 """
 from __future__ import annotations
 
-import time
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -29,15 +29,14 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from . import lecture
-from .core import DATA, load_weights, progress_bar, release_memory, save_weights, seed_everything, verify_weights
-from .train import History
+from .core import DATA, in_batches, inference, load_weights, save_weights, seed_everything, verify_weights
+from .train import History, fit
 from .world.scenes import Scenes
 
 
-@dataclass
+@dataclass(frozen=True)
 class GanConfig:
-    """Sizes. Reed et al.: text 1024 -> code 128, z 100, ngf 128 and ndf 64 at 64x64; here 32x32."""
+    """Sizes (frozen, so one can be a default argument). Reed et al.: text 1024 -> code 128, z 100, ngf 128 and ndf 64 at 64x64; here 32x32."""
 
     code_dim: int = 128
     z_dim: int = 100
@@ -268,71 +267,60 @@ def gan_batches(data: CaptionedImages, batch_size: int, matching: bool, seed: in
             yield data.images[scenes], text, wrong
 
 
+@dataclass
+class GanStep:
+    """`gan_step` as the step of `train.fit`: the model is {"g": Generator, "d": Discriminator}, the batch
+    (images, text, wrong text or None) from `gan_batches`; logs G's loss as "loss", D's as "D" (and the KL)."""
+
+    opt_g: torch.optim.Optimizer
+    opt_d: torch.optim.Optimizer
+    interpolation: bool
+    kl_weight: float
+
+    def __call__(self, model: nn.ModuleDict, batch) -> dict[str, float]:
+        images, text, wrong = batch
+        logs = gan_step(model["g"], model["d"], self.opt_g, self.opt_d, images, text, wrong, self.interpolation,
+                        self.kl_weight)
+        return {"loss": logs.pop("G"), **logs}
+
+
+def on_generator(eval_fn, pair: nn.ModuleDict) -> dict[str, float]:
+    """eval_fn(g) for `fit`, which evaluates the model it trains: here the pair {"g", "d"}."""
+    return eval_fn(pair["g"])
+
+
 def train_gan(data: CaptionedImages, variant: str, steps: int, cfg: GanConfig = GanConfig(), batch_size: int = 64,
               lr: float = 2e-4, seed: int = 0, device=None, eval_fn=None, eval_every: int | None = None,
               progress: bool = True) -> tuple[Generator, Discriminator, History]:
-    """Train one of `VARIANTS` for `steps` steps of D then G (Adam, lr 2e-4, beta1 0.5, as Reed's code).
-    eval_fn(g) -> {name: value} runs every eval_every steps and at the end, G in eval mode. History.loss is G's
-    loss; History.logs holds D's (and the KL with conditioning augmentation). Lecture mode (mmlearn.lecture)
-    loads a run trained before with the same data, variant, settings and seed."""
+    """Train one of `VARIANTS` for `steps` steps of D then G (Adam, lr 2e-4, beta1 0.5, as Reed's code) with
+    `train.fit`. eval_fn(g) -> {name: value} runs every eval_every steps and at the end, G in eval mode.
+    History.loss is G's loss; History.logs holds D's (and the KL with conditioning augmentation)."""
     options = VARIANTS[variant]
     seed_everything(seed)
     device = torch.device(device or "cpu")
     cfg = replace(cfg, augment=options["augment"])
     text_dim = data.text.shape[-1]
-    g, d = Generator(text_dim, cfg).to(device), Discriminator(text_dim, cfg).to(device)
-    opt_g = torch.optim.Adam(g.parameters(), lr=lr, betas=(0.5, 0.999))
-    opt_d = torch.optim.Adam(d.parameters(), lr=lr, betas=(0.5, 0.999))
-    key = "gan-" + lecture.digest(data, variant, steps, cfg, batch_size, lr, seed, device.type, eval_fn, eval_every, g, d)
-    if (saved := lecture.recall(key)) is not None:  # lecture mode: trained before with all of the above
-        g.load_state_dict(saved["g"])
-        d.load_state_dict(saved["d"])
-        history = History(**saved["history"])
-        lecture.loaded(variant, saved, f"{steps:,} steps in {history.seconds:.1f} s")
-        return g.eval(), d.eval(), history
-    history, start = History(), time.perf_counter()
-    batches = gan_batches(data, batch_size, options["matching"], seed)
-    bar = progress_bar(steps, variant, disable=not progress)
-    for step, (images, text, wrong) in zip(range(1, steps + 1), batches):
-        logs = gan_step(g, d, opt_g, opt_d, images.to(device), text.to(device),
-                        None if wrong is None else wrong.to(device), options["interpolation"],
-                        KL_WEIGHT / cfg.code_dim)
-        history.steps.append(step)
-        history.loss.append(logs.pop("G"))
-        for name, value in logs.items():
-            history.logs.setdefault(name, []).append(value)
-        bar.update(1)
-        if eval_fn is not None and (step % (eval_every or steps) == 0 or step == steps):
-            g.eval()
-            with torch.no_grad():
-                history.eval_steps.append(step)
-                history.evals.append(eval_fn(g))
-            g.train()
-            bar.set_postfix({k: f"{v:.2f}" for k, v in history.evals[-1].items()})
-    bar.close()
-    history.seconds = time.perf_counter() - start
-    release_memory()
-    if progress:  # plain text: it survives a saved notebook, where the bar's widget does not
-        print(f"{variant}: {steps:,} steps in {history.seconds:.1f} s; last 100 steps: G loss "
-              f"{np.mean(history.loss[-100:]):.3f}, D loss {np.mean(history.logs['D'][-100:]):.3f}")
-    lecture.remember(key, {"g": g.state_dict(), "d": d.state_dict(), "history": asdict(history)})
-    return g.eval(), d.eval(), history
+    pair = nn.ModuleDict({"g": Generator(text_dim, cfg), "d": Discriminator(text_dim, cfg)}).to(device)
+    step = GanStep(torch.optim.Adam(pair["g"].parameters(), lr=lr, betas=(0.5, 0.999)),
+                   torch.optim.Adam(pair["d"].parameters(), lr=lr, betas=(0.5, 0.999)),
+                   options["interpolation"], KL_WEIGHT / cfg.code_dim)
+    history = fit(pair, None, gan_batches(data, batch_size, options["matching"], seed), steps, step=step,
+                  eval_fn=None if eval_fn is None else partial(on_generator, eval_fn), eval_every=eval_every,
+                  device=device, desc=variant, progress=progress)
+    return pair["g"].eval(), pair["d"].eval(), history
 
 
-@torch.no_grad()
 def generate(g: Generator, text: torch.Tensor, z: torch.Tensor | None = None, seed: int = 0,
              batch_size: int = 500) -> torch.Tensor:
     """Images (N, 3, 32, 32) in [0, 1] for text (N, text_dim); z (N, z_dim) defaults to N(0, I) drawn with `seed`
     (so does conditioning augmentation's sample, as StackGAN samples at test time too)."""
-    g.eval()
-    device = next(g.parameters()).device
     if z is None:
         z = torch.randn(len(text), g.cfg.z_dim, generator=torch.Generator().manual_seed(seed))
-    with torch.random.fork_rng(devices=[]):
+    with inference(g), torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        out = [g(z[i : i + batch_size].to(device), text[i : i + batch_size].to(device))[0].cpu()
-               for i in range(0, len(text), batch_size)]
-    return torch.cat(out).add(1).div(2).clamp(0, 1)
+        images = in_batches(lambda z, text: g(z, text)[0], z, text, batch_size=batch_size,
+                            device=next(g.parameters()).device)
+    return images.add(1).div(2).clamp(0, 1)
 
 
 # ----------------------------------------------------------------------------------------- shipped networks

@@ -5,8 +5,8 @@ A lecturer runs a notebook the evening before; in class the same cells load what
     shape-by-ear: loaded weights trained on 2026-11-24 03:18 (600 steps in 0.4 s, final loss 0.0005);
     set MMLEARN_RETRAIN=1 to train again
 
-`train.fit`, `word2vec.train_skipgram`, `word2vec.train_gensim` and `gan.train_gan` look their result up
-under a key: a digest of everything that decides it.
+`train.fit` (and so `gan.train_gan`, which trains through it), `word2vec.train_skipgram` and
+`word2vec.train_gensim` look their result up under a key: a digest of everything that decides it.
 
     model   the weights training starts from (so its architecture and the seed that drew them), and the
             code of any class defined in the notebook
@@ -32,6 +32,7 @@ import functools
 import hashlib
 import os
 import random
+import re
 import sys
 import sysconfig
 import time
@@ -77,7 +78,7 @@ def digest(*objects) -> str:
     weights and notebook-defined classes), optimisers (their state), functions (their code, defaults,
     closures and the globals they read, when defined in a notebook; their name when in a library)."""
     h = hashlib.blake2b(code_version().encode(), digest_size=16)
-    seen: set[int] = set()
+    seen: dict[int, object] = {}  # id -> the object, kept alive: a freed temporary's id is reused
     for obj in objects:
         _feed(h, obj, 0, seen)
     return h.hexdigest()
@@ -129,14 +130,14 @@ def _names(code: types.CodeType) -> set[str]:
     return names
 
 
-def _feed_code(h, code: types.CodeType, depth: int, seen: set) -> None:
+def _feed_code(h, code: types.CodeType, depth: int, seen: dict) -> None:
     h.update(code.co_code)
     for const in code.co_consts:
         _feed(h, const, depth + 1, seen)
     h.update(repr(code.co_names).encode())
 
 
-def _feed(h, obj, depth: int, seen: set) -> None:
+def _feed(h, obj, depth: int, seen: dict) -> None:
     put = lambda text: h.update(text.encode())  # noqa: E731
     if obj is None or isinstance(obj, (bool, int, float, complex, str, bytes, np.generic, torch.dtype, torch.device)):
         put(f"{type(obj).__name__}:{obj!r};")
@@ -153,11 +154,11 @@ def _feed(h, obj, depth: int, seen: set) -> None:
     elif id(obj) in seen or depth > _MAX_DEPTH:
         put(f"<{type(obj).__qualname__}>;")
     else:
-        seen.add(id(obj))
+        seen[id(obj)] = obj
         _feed_container(h, obj, depth + 1, seen)
 
 
-def _feed_container(h, obj, depth: int, seen: set) -> None:
+def _feed_container(h, obj, depth: int, seen: dict) -> None:
     put = lambda text: h.update(text.encode())  # noqa: E731
     put(f"{type(obj).__module__}.{type(obj).__qualname__}(")
     if isinstance(obj, (list, tuple)):
@@ -275,13 +276,23 @@ def loaded(what: str, saved: dict, detail: str) -> None:
     print(f"{what}: loaded weights trained on {saved['trained_on']} ({detail}); {RETRAIN_HINT}")
 
 
-def remembered(what: str, inputs, compute, detail=lambda payload: "") -> dict:
+def remembered(what: str, inputs, compute, detail=lambda payload: "", restore=None, kind: str | None = None) -> dict:
     """compute() -> payload, or the payload remembered for the same inputs (a digest), restoring the random
-    generators as they were after it was computed. `detail(payload)` words the "loaded ..." line."""
-    key = f"{what.replace(' ', '-')}-{digest(what, inputs)}"
+    generators as they were after it was computed. `detail(payload)` words the "loaded ..." line.
+
+    restore(payload), when given, puts a remembered payload to use (loads its weights into a model, say); if it
+    raises, the entry does not fit this run: that is said, and compute() runs instead. The entry's file is
+    named `<kind>-<digest>.pt`, kind defaulting to what."""
+    key = f"{re.sub(r'[^A-Za-z0-9_.+-]+', '-', kind or what)}-{digest(what, inputs)}"
     if (saved := recall(key)) is not None:
-        loaded(what, saved, detail(saved))
-        return saved
+        try:
+            if restore is not None:
+                restore(saved)
+        except (KeyError, TypeError, ValueError, RuntimeError) as error:
+            print(f"{_file(key)} does not fit this run ({str(error)[:100]}); training again")
+        else:
+            loaded(what, saved, detail(saved))
+            return saved
     payload = compute()
     remember(key, payload)
     return payload

@@ -18,7 +18,7 @@ import os
 import time
 from pathlib import Path
 
-from .core import ROOT, atomic_write, profile
+from .core import ROOT, profile, write_json
 
 OPS = {">=": operator.ge, ">": operator.gt, "<=": operator.le, "<": operator.lt}
 
@@ -81,7 +81,7 @@ def record(metrics: dict, bars: dict | None = None, *, notebook: str | None = No
     }
     out = Path(out_dir) if out_dir is not None else results_dir()
     out.mkdir(parents=True, exist_ok=True)
-    write_json_atomic(out / f"{notebook}.json", entry)
+    write_json(out / f"{notebook}.json", entry, indent=2)   # strict JSON: NaN and infinity are written as null above
 
     for name in metrics:
         mark = "" if name not in bars else ("  ✓" if passed[name] else "  ✗ MISSED")
@@ -92,12 +92,6 @@ def record(metrics: dict, bars: dict | None = None, *, notebook: str | None = No
     if missed:
         raise AssertionError(f"{notebook} missed {len(missed)} bar(s): " + "; ".join(missed))
     return entry
-
-
-def write_json_atomic(path: str | Path, obj) -> None:
-    """Write JSON to a temporary file beside `path`, then rename: an interruption never leaves half a file."""
-    with atomic_write(path) as tmp:
-        tmp.write_text(json.dumps(obj, indent=2, allow_nan=False) + "\n")   # strict JSON: NaN is written as null
 
 
 def load(notebook: str, out_dir: str | Path | None = None) -> dict | None:

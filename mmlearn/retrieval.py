@@ -16,6 +16,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch.nn.utils.rnn import pack_padded_sequence
 
+from .core import in_batches, inference
 from .text import pad
 
 # ----------------------------------------------------------------------------------------- encoders
@@ -131,21 +132,22 @@ def semantic_cosine_loss(img, txt, classifier: nn.Module, labels, margin: float 
 
 
 # ----------------------------------------------------------------------------------------- retrieval
-@torch.no_grad()
 def embed_texts(encoder: nn.Module, vocab, texts: list[str], batch_size: int = 1024, device=None) -> torch.Tensor:
     """Unit embeddings (N, d) of texts; unknown words become <unk>."""
     device = device or next(encoder.parameters()).device
-    out = []
-    for i in range(0, len(texts), batch_size):
-        ids, lengths = pad([vocab.encode(t) or [vocab.UNK] for t in texts[i : i + batch_size]])
-        out.append(encoder(ids.to(device), lengths).cpu())
-    return torch.cat(out)
+
+    def embed(chunk: list[str]) -> torch.Tensor:
+        ids, lengths = pad([vocab.encode(t) or [vocab.UNK] for t in chunk])
+        return encoder(ids.to(device), lengths)
+
+    with inference(encoder):
+        return in_batches(embed, texts, batch_size=batch_size)
 
 
-@torch.no_grad()
 def embed_images(encoder: nn.Module, features: torch.Tensor, batch_size: int = 1024, device=None) -> torch.Tensor:
-    device = device or next(encoder.parameters()).device
-    return torch.cat([encoder(features[i : i + batch_size].to(device)).cpu() for i in range(0, len(features), batch_size)])
+    """Unit embeddings (N, d) of image features (N, ...)."""
+    with inference(encoder):
+        return in_batches(encoder, features, batch_size=batch_size, device=device or next(encoder.parameters()).device)
 
 
 # ----------------------------------------------------------------------------------------- data

@@ -30,7 +30,7 @@ import torch.nn.functional as F
 from pathlib import Path
 
 from .audio import HOP, N_FFT, compress, decompress, istft, stft
-from .core import DATA, load_weights, release_memory, save_weights, verify_weights
+from .core import DATA, in_batches, inference, load_weights, release_memory, save_weights, verify_weights
 from .metrics import sdr, si_sdr
 from .train import fit
 from .world.sounds import SAMPLE_RATE
@@ -79,7 +79,7 @@ def to_wave(channels: torch.Tensor, length: int) -> torch.Tensor:
 
 
 # ----------------------------------------------------------------------------------------- model
-@dataclass
+@dataclass(frozen=True)
 class SeparatorConfig:
     """Sizes of the separator. Looking to Listen: 96 audio channels, 15 conv layers, 8 output channels,
     256 visual channels, BLSTM 400, three FC 600 layers."""
@@ -225,20 +225,18 @@ def training_loss(permutation_invariant: bool = False):
 
 
 # ----------------------------------------------------------------------------------------- separating and scoring
-@torch.no_grad()
 def separate(model: Separator, mixture: torch.Tensor, faces: torch.Tensor | None = None,
              batch_size: int = 16) -> torch.Tensor:
     """Mixture waveforms (B, samples) [+ faces] -> estimated sources (B, S, samples), in batches, eval mode."""
-    was_training, device = model.training, next(model.parameters()).device
-    model.eval()
-    out = []
-    for i in range(0, len(mixture), batch_size):
-        mix = compressed_channels(mixture[i:i + batch_size].to(device))
-        f = faces[i:i + batch_size].to(device) if faces is not None and model.visual is not None else None
-        out.append(to_wave(apply_mask(model(mix, f), mix[:, None]), mixture.shape[-1]).cpu())
-    model.train(was_training)
+    def estimate(mixture: torch.Tensor, faces: torch.Tensor | None) -> torch.Tensor:
+        mix = compressed_channels(mixture)
+        return to_wave(apply_mask(model(mix, faces), mix[:, None]), mixture.shape[-1])
+
+    with inference(model):
+        out = in_batches(estimate, mixture, faces if model.visual is not None else None, batch_size=batch_size,
+                         device=next(model.parameters()).device)
     release_memory(collect=False)
-    return torch.cat(out)
+    return out
 
 
 def oracle_masks(mixture: torch.Tensor, sources: torch.Tensor) -> dict[str, torch.Tensor]:

@@ -25,7 +25,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from .backbone import cell_targets, linear_probe
-from .core import DATA, load_weights, save_weights, verify_weights
+from .core import DATA, in_batches, inference, load_weights, save_weights, verify_weights
 from .world import PLACES, SHAPES
 from .world.scenes import Scenes
 from .world.sounds import SAMPLE_RATE, render_scene_audio
@@ -172,16 +172,14 @@ def loud_and_quiet(scenes: Scenes) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return kind, loud, quiet
 
 
-@torch.no_grad()
 def layer_features(student: SoundNetStudent, waves: torch.Tensor, batch_size: int = 250) -> dict[str, torch.Tensor]:
     """Each layer's activations averaged over time, one vector per clip: {'conv1': (N, C1), ...} (SoundNet's
     evaluation averages its classifier's scores over the windows of a clip)."""
-    student.eval()
-    out: dict[str, list] = {}
-    for chunk in waves.split(batch_size):
-        for name, a in student.features(chunk).items():
-            out.setdefault(name, []).append(a.mean(-1))
-    return {name: torch.cat(parts) for name, parts in out.items()}
+    def averaged(chunk: torch.Tensor) -> dict[str, torch.Tensor]:
+        return {name: a.mean(-1) for name, a in student.features(chunk).items()}
+
+    with inference(student):
+        return in_batches(averaged, waves, batch_size=batch_size)
 
 
 def mfcc_stats(waves: torch.Tensor, n_mfcc: int = 20, sample_rate: int = SAMPLE_RATE) -> torch.Tensor:

@@ -23,6 +23,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch.nn.utils.rnn import pack_padded_sequence
 
+from .core import in_batches, inference
 from .metrics import normalize_answer
 from .text import Vocab, pad
 from .world import QUESTION_TYPES
@@ -271,16 +272,13 @@ def vqa_loss(model: nn.Module, grid: torch.Tensor, batch) -> torch.Tensor:
 def predict(model: nn.Module, grid: torch.Tensor, qs: QuestionSet, batch_size: int = 1024, device=None):
     """Answer probabilities (Q, A) and where the model looked (Q, L) or None, for every question of `qs`."""
     device = device or next(model.parameters()).device
-    was_training = model.training
-    model.eval()
-    probs, looks = [], []
-    for s in range(0, len(qs), batch_size):
-        sl = slice(s, s + batch_size)
-        logits, where = model(grid[qs.image[sl]].to(device), qs.ids[sl].to(device), qs.lengths[sl].to(device))
-        probs.append(logits.softmax(dim=1).cpu())
-        looks.append(where.cpu() if where is not None else None)
-    model.train(was_training)
-    return torch.cat(probs), (torch.cat(looks) if looks and looks[0] is not None else None)
+
+    def answer(image: torch.Tensor, ids: torch.Tensor, lengths: torch.Tensor):
+        logits, where = model(grid[image].to(device), ids.to(device), lengths.to(device))
+        return logits.softmax(dim=1), where
+
+    with inference(model):
+        return in_batches(answer, qs.image, qs.ids, qs.lengths, batch_size=batch_size)
 
 
 def accuracy_by_type(predicted: list[str], truth: list[str], types: list[str]) -> dict[str, float]:

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from mmlearn import by_profile, pick_device, profile, seed_everything
+from mmlearn import by_profile, core, pick_device, profile, seed_everything
 
 
 def draw():
@@ -63,3 +63,28 @@ def test_atomic_write_replaces_only_on_success(tmp_path):
             tmp.write_text("half")
             raise RuntimeError("interrupted")
     assert target.read_text() == "first" and [p.name for p in target.parent.iterdir()] == ["file.txt"]
+
+
+def test_inference_turns_gradients_off_and_restores_each_mode_even_after_an_error():
+    training, frozen = torch.nn.Linear(2, 2).train(), torch.nn.Dropout().eval()
+    with pytest.raises(RuntimeError, match="inside"):
+        with core.inference(training, frozen):
+            assert not training.training and not frozen.training and not torch.is_grad_enabled()
+            raise RuntimeError("inside")
+    assert training.training and not frozen.training and torch.is_grad_enabled()
+
+
+def test_in_batches_equals_one_big_batch_for_tensors_tuples_dicts_and_none():
+    x, y = torch.randn(10, 3), torch.arange(10)
+    seen = []
+
+    def fn(x, y, nothing):
+        seen.append(len(x))
+        assert nothing is None
+        return x.sum(1), {"y": y * 2}, None
+
+    total, parts, none = core.in_batches(fn, x, y, None, batch_size=4, device="cpu")
+    assert seen == [4, 4, 2] and none is None
+    assert torch.allclose(total, x.sum(1)) and torch.equal(parts["y"], y * 2)
+    assert core.in_batches(lambda words: torch.tensor([len(w) for w in words]), ["a", "bb", "ccc"],
+                           batch_size=2).tolist() == [1, 2, 3]

@@ -133,7 +133,7 @@ def test_vqa_reader_errors(tmp_path, split):
 def test_an_interrupted_writer_leaves_the_old_file_and_no_temporary(tmp_path, monkeypatch):
     path = ds.write_json(tmp_path / "captions.json", {"old": True})
 
-    def dump_then_die(obj, f):
+    def dump_then_die(obj, f, **options):
         f.write('{"half": ')
         raise KeyboardInterrupt
 

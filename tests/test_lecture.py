@@ -150,3 +150,32 @@ def test_numpy_numbers_in_a_payload_come_back_as_numbers(lecture_cache):
     first = lecture.remembered("toy", (1, 2), compute)
     again = lecture.remembered("toy", (1, 2), compute)
     assert made == [1] and again["log"] == {"words": 7, "marks": [0.5]} and first["log"]["words"] == 7
+
+
+def test_a_gan_trained_through_fit_is_remembered_by_variant(lecture_cache, capsys):
+    from mmlearn import gan
+    from mmlearn.world import World
+
+    split = World().split("train", 32)
+    text = F.normalize(torch.randn(32, 5, 16, generator=torch.Generator().manual_seed(0)), dim=-1)
+    data = gan.CaptionedImages(torch.rand(32, 3, 32, 32) * 2 - 1, text, split.captions, split.scenes)
+    cfg = gan.GanConfig(code_dim=8, z_dim=4, ngf=4, ndf=4)
+    train = lambda variant: gan.train_gan(data, variant, 4, cfg, batch_size=16, progress=False)  # noqa: E731
+    g, d, history = train("cGAN")
+    assert "loaded" not in capsys.readouterr().out
+    again, again_d, again_history = train("cGAN")
+    assert "cGAN: loaded weights" in capsys.readouterr().out and again_history == history
+    assert all(torch.equal(a, b) for a, b in zip(g.state_dict().values(), again.state_dict().values()))
+    assert all(torch.equal(a, b) for a, b in zip(d.state_dict().values(), again_d.state_dict().values()))
+    train("GAN-CLS")
+    assert "loaded" not in capsys.readouterr().out and len(list(lecture_cache.glob("fit-*.pt"))) == 2
+
+
+def test_the_digest_of_an_object_holding_an_optimiser_is_the_same_every_time():
+    from mmlearn.train import GradientStep
+
+    def step():  # a fresh model and optimiser each time: digesting builds (and frees) their state dicts
+        model = new_model()
+        return GradientStep(scaled_ce, torch.optim.Adam(model.parameters()))
+
+    assert len({lecture.digest(new_model(), step()) for _ in range(20)}) == 1

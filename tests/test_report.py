@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from mmlearn import report
+from mmlearn import core, report
 
 
 def test_record_writes_json_and_passes(tmp_path):
@@ -46,9 +46,9 @@ def test_bad_bars_and_missing_names_are_clear_errors(tmp_path, monkeypatch):
 
 def test_an_interrupted_write_keeps_the_old_file_and_leaves_no_temporary(tmp_path):
     path = tmp_path / "r.json"
-    report.write_json_atomic(path, {"old": 1})
+    core.write_json(path, {"old": 1})
     with pytest.raises(TypeError):
-        report.write_json_atomic(path, {"new": object()})  # not serialisable: fails mid-way
+        core.write_json(path, {"new": object()})  # not serialisable: fails mid-way
     assert json.loads(path.read_text()) == {"old": 1}
     assert [p.name for p in tmp_path.iterdir()] == ["r.json"]
 

@@ -122,3 +122,43 @@ def test_fit_ends_with_a_text_summary_only_when_it_shows_progress(capsys):
     assert lines[-1].startswith("toy: 5 steps in ") and "final loss" in lines[-1]
     fit(mlp(), ce, [(x, y)], steps=5, desc="toy", progress=False)
     assert capsys.readouterr().out == ""
+
+
+def test_fit_runs_a_caller_owned_step_in_the_same_loop():
+    x, y = toy_data(16)
+    model, calls = mlp(), []
+    opt = torch.optim.SGD(model.parameters(), lr=0.5)
+
+    def two_updates(model, batch):  # a step fit cannot write for you: two optimiser steps on one batch
+        for _ in range(2):
+            opt.zero_grad()
+            loss = ce(model, batch)
+            loss.backward()
+            opt.step()
+        calls.append(model.training)
+        return {"loss": loss.item(), "updates": 2.0}
+
+    history = fit(model, None, [(x, y)], steps=40, step=two_updates, eval_fn=lambda m: {"n": 1.0}, eval_every=20,
+                  progress=False)
+    assert history.loss[-1] < history.loss[0] / 4 and history.logs["updates"] == [2.0] * 40
+    assert history.eval_steps == [20, 40] and all(calls)  # trained in train mode, evaluated on schedule
+    with pytest.raises(TypeError, match="loss_fn"):
+        fit(mlp(), ce, [(x, y)], steps=1, step=two_updates, progress=False)
+    with pytest.raises(TypeError, match="loss_fn"):
+        fit(mlp(), None, [(x, y)], steps=1, progress=False)
+
+
+def test_a_loss_that_is_not_finite_never_reaches_the_weights():
+    x, y = toy_data(8)
+    model = mlp()
+    before = [p.detach().clone() for p in model.parameters()]
+    with pytest.raises(FloatingPointError, match="at step 1"):
+        fit(model, lambda m, b: ce(m, b) * float("inf"), [(x, y)], steps=3, progress=False)
+    assert all(torch.equal(a, b) for a, b in zip(before, model.parameters()))
+
+
+def test_the_closing_line_shows_every_logged_scalar_smoothed(capsys):
+    x, y = toy_data(8)
+    fit(mlp(), lambda m, b: {"loss": ce(m, b), "half": 0.5 * ce(m, b).detach()}, [(x, y)], steps=3, desc="toy")
+    line = capsys.readouterr().out.strip().splitlines()[-1]
+    assert line.startswith("toy: 3 steps in ") and ", half " in line and line.endswith("(smoothed)")
