@@ -24,8 +24,9 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .core import (DATA, DatasetFormatError, atomic_write, cache_dir, finish_interrupted_write, images_to_tensor,
-                   in_batches, inference, load_weights, save_weights, seed_everything, sha256, verify_weights)
+from .core import (DATA, DatasetFormatError, atomic_write, cache_dir, finish_interrupted_write, grid_to_cells,
+                   images_to_tensor, in_batches, inference, load_weights, save_weights, seed_everything, sha256, verify_weights)
+from .metrics import linear_probe
 from .train import batches_of, fit
 from .world import COLORS, PLACES, SHAPES, SIZES, VERSION, World
 
@@ -263,21 +264,6 @@ def cached_features(world, split: str, n: int, extractor: Extractor | None = Non
 
 
 # ----------------------------------------------------------------------------------------- probes
-def linear_probe(train_x, train_y, test_x, test_y, steps: int = 300, lr: float = 0.05) -> float:
-    """Accuracy on (test_x, test_y) of a logistic-regression probe trained full-batch on (train_x, train_y)."""
-    mean, std = train_x.mean(0), train_x.std(0) + 1e-6
-    train_x, test_x = (train_x - mean) / std, (test_x - mean) / std
-    n_classes = int(max(train_y.max(), test_y.max())) + 1
-    probe = nn.Linear(train_x.shape[1], n_classes)
-    optimizer = torch.optim.Adam(probe.parameters(), lr=lr)
-    for _ in range(steps):
-        optimizer.zero_grad()
-        F.cross_entropy(probe(train_x), train_y).backward()
-        optimizer.step()
-    with torch.no_grad():
-        return (probe(test_x).argmax(1) == test_y).float().mean().item()
-
-
 def probe_report(extractor: Extractor, n_train: int = 5_000, n_test: int = 2_000, seed: int = 0) -> dict:
     """Linear-probe accuracies of frozen features (place; per-cell presence/shape/colour/size) and images/s."""
     seed_everything(seed)
@@ -289,7 +275,7 @@ def probe_report(extractor: Extractor, n_train: int = 5_000, n_test: int = 2_000
     test_grid, test_pooled = extract(extractor, test.image)
     results = {"place (pooled)": linear_probe(train_pooled, torch.from_numpy(train.place),
                                               test_pooled, torch.from_numpy(test.place))}
-    cells = lambda g: g.permute(0, 2, 3, 1).reshape(-1, g.shape[1])  # noqa: E731  (N*h*w, C)
+    cells = lambda g: grid_to_cells(g).flatten(0, 1)  # noqa: E731  (N*h*w, C)
     train_t, test_t = cell_targets(train, train_grid.shape[-1]), cell_targets(test, test_grid.shape[-1])
     for name in ("presence", "shape", "color", "size"):
         ytr, yte = (torch.from_numpy(t[name]).reshape(-1).long() for t in (train_t, test_t))

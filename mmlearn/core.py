@@ -97,6 +97,11 @@ def progress_bar(total: int, desc: str, disable: bool = False, **options):
     return tqdm(total=total, desc=desc, disable=disable, file=sys.stdout, ncols=100, **options)
 
 
+def grid_to_cells(grid: torch.Tensor) -> torch.Tensor:
+    """A feature grid (B, C, h, w) as one vector per cell, (B, h*w, C), row-major: the form attention reads."""
+    return grid.flatten(2).transpose(1, 2)
+
+
 def to_device(batch, device: torch.device | str):
     """Move every tensor in a (nested) tuple / list / dict to `device`; leave the rest alone."""
     if torch.is_tensor(batch):

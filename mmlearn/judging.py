@@ -21,9 +21,9 @@ import torch.nn.functional as F
 from .backbone import PretrainHeads, cell_targets, extract, pretrain_loss
 from .core import seed_everything
 from .metrics import frechet_distance
-from .semantics import meaning_fits, objects_fitting, parse_caption
+from .semantics import describe_object, meaning_fits, objects_fitting, parse_caption
 from .train import batches_of, fit
-from .world import COLORS, PLACES, SHAPES, SIZES
+from .world import COLORS, PLACES, SHAPES
 from .world.scenes import Scenes
 
 
@@ -173,8 +173,7 @@ class Judge:
 
 def describe(scenes: Scenes, i: int) -> str:
     """Scene i in words, e.g. 'beach: large red circle, small blue square' (what the reader saw, or the truth)."""
-    objects = [f"{SIZES[scenes.size[i, k]]} {COLORS[scenes.color[i, k]]} {SHAPES[scenes.shape[i, k]]}"
-               for k in np.flatnonzero(scenes.present[i])]
+    objects = [describe_object(scenes, i, k) for k in np.flatnonzero(scenes.present[i])]
     return f"{PLACES[scenes.place[i]]}: " + (", ".join(objects) if objects else "nothing")
 
 

@@ -22,9 +22,10 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from .audio import log_mel_stats, scene_sound_chunks
+from .core import grid_to_cells
 from .metrics import ciou, success_auc
 from .world.scenes import Scenes
-from .world.sounds import SAMPLE_RATE, render_scene_audio
 
 
 # ----------------------------------------------------------------------------------------- data
@@ -38,13 +39,9 @@ def one_sounding(present, rng) -> np.ndarray:
 
 
 def scene_audio_stats(scenes: Scenes, sounding, seed: int, chunk: int = 1_000) -> torch.Tensor:
-    """Render each scene's sound (ambience + its sounding objects) and summarise it by `log_mel_stats`, a chunk
-    at a time so that memory stays small. sounding (N, K) bool -> (N, 2 * n_mels)."""
-    rng, out = np.random.default_rng(seed), []
-    for i in range(0, len(scenes), chunk):
-        part = scenes.take(slice(i, i + chunk))
-        out.append(log_mel_stats(render_scene_audio(part, rng, np.asarray(sounding)[i:i + chunk])[0]))
-    return torch.cat(out)
+    """Each scene's sound (ambience + its sounding objects (N, K) bool) summarised by `log_mel_stats`, rendered a
+    chunk at a time so that memory stays small: (N, 2 * n_mels)."""
+    return torch.cat([log_mel_stats(waves) for waves in scene_sound_chunks(scenes, seed, sounding, chunk)])
 
 
 def sounding_box_maps(scenes: Scenes, sounding, size: int) -> torch.Tensor:
@@ -54,23 +51,7 @@ def sounding_box_maps(scenes: Scenes, sounding, size: int) -> torch.Tensor:
                         for i in range(len(scenes))])
 
 
-# ----------------------------------------------------------------------------------------- encoders
-def log_mel_stats(waves, sample_rate: int = SAMPLE_RATE, n_mels: int = 40, batch_size: int = 512) -> torch.Tensor:
-    """Each clip summarised by the mean and standard deviation over time of its log-mel spectrogram.
 
-    (N, samples) float -> (N, 2 * n_mels). Timbre (which shape), pitch (which colour) and loudness (which
-    size) of the world's objects all live in the average spectrum; the std keeps how it moves in time.
-    """
-    import torchaudio
-
-    mel = torchaudio.transforms.MelSpectrogram(sample_rate, n_fft=512, hop_length=160, n_mels=n_mels)
-    waves = torch.as_tensor(np.asarray(waves), dtype=torch.float32)
-    out = []
-    with torch.no_grad():
-        for chunk in waves.split(batch_size):
-            spec = torch.log(mel(chunk) + 1e-6)                      # (b, n_mels, frames)
-            out.append(torch.cat([spec.mean(-1), spec.std(-1)], dim=1))
-    return torch.cat(out) if out else torch.zeros(0, 2 * n_mels)
 
 
 class AudioEncoder(nn.Module):
@@ -95,7 +76,7 @@ class CellProjection(nn.Module):
         self.conv = nn.Conv2d(channels, dim, kernel_size=1)
 
     def raw(self, grid: torch.Tensor) -> torch.Tensor:
-        return self.conv(grid).flatten(2).transpose(1, 2)
+        return grid_to_cells(self.conv(grid))
 
     def forward(self, grid: torch.Tensor) -> torch.Tensor:
         return F.normalize(self.raw(grid), dim=-1)
@@ -178,8 +159,7 @@ def upsample(maps, size: int) -> torch.Tensor:
     """Cell maps (N, L) or (N, h, w) -> (N, size, size) by bilinear interpolation, each cell's value at the centre
     of the block of pixels it covers (align_corners=False). EZ-VSL's test script resizes with align_corners=True,
     which puts the corner cells on the corner pixels and, on our 8x8 grid of a 32-pixel image, moves the outer
-    cells by up to 2 pixels; with it, the size-scaled cIoU@0.5 of EZ-VSL + OGL in notebook 07 fell from 0.789
-    to 0.667 (one run each)."""
+    cells by up to 2 pixels away from the objects they saw."""
     maps = torch.as_tensor(maps, dtype=torch.float32)
     if maps.ndim == 2:
         side = int(round(maps.shape[1] ** 0.5))

@@ -5,6 +5,8 @@ import re
 
 import numpy as np
 import torch
+import torch.nn as nn
+import torch.nn.functional as F
 
 
 def recall_at_k(scores: torch.Tensor, relevant: torch.Tensor, ks=(1, 5, 10)) -> dict[int, float]:
@@ -265,3 +267,19 @@ def frechet_distance(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     root_x = vecs @ torch.diag(vals.clamp_min(0).sqrt()) @ vecs.T
     middle = torch.linalg.eigvalsh(root_x @ s_y @ root_x).clamp_min(0).sqrt().sum()
     return (mu_x - mu_y).pow(2).sum() + s_x.trace() + s_y.trace() - 2 * middle
+
+
+# ----------------------------------------------------------------------------------------- probes
+def linear_probe(train_x, train_y, test_x, test_y, steps: int = 300, lr: float = 0.05) -> float:
+    """Accuracy on (test_x, test_y) of a logistic-regression probe trained full-batch on (train_x, train_y)."""
+    mean, std = train_x.mean(0), train_x.std(0) + 1e-6
+    train_x, test_x = (train_x - mean) / std, (test_x - mean) / std
+    n_classes = int(max(train_y.max(), test_y.max())) + 1
+    probe = nn.Linear(train_x.shape[1], n_classes)
+    optimizer = torch.optim.Adam(probe.parameters(), lr=lr)
+    for _ in range(steps):
+        optimizer.zero_grad()
+        F.cross_entropy(probe(train_x), train_y).backward()
+        optimizer.step()
+    with torch.no_grad():
+        return (probe(test_x).argmax(1) == test_y).float().mean().item()

@@ -120,7 +120,7 @@ def semantic_cosine_loss(img, txt, classifier: nn.Module, labels, margin: float 
 
     The push term is averaged over the negatives that still violate the margin, not over all B(B-1): averaged
     over all of them, a space that separates only the four places pays just 1/4 x (1 - margin) for its
-    same-place negatives, and training stops there (notebook 01's first edition: t2i R@1 0.012).
+    same-place negatives, and stops learning there.
     """
     cos = img @ txt.t()
     negative = ~torch.eye(len(cos), dtype=torch.bool, device=cos.device)
@@ -166,7 +166,8 @@ def pair_batches(features: torch.Tensor, caption_ids: torch.Tensor, caption_leng
 
 # ----------------------------------------------------------------------------------------- a ready matching model
 def matching_model(vocab_size: int, channels: int, grid: int, dim: int = 256) -> nn.ModuleDict:
-    """Notebook 01's winning pair of encoders: {"image": ImageProjection, "text": GRUTextEncoder, "logit_scale"}."""
+    """An image-text matching model: {"image": ImageProjection, "text": GRUTextEncoder, "logit_scale"} (the pair
+    notebook 01 trains with InfoNCE; notebooks 03 and 04 reuse it)."""
     model = nn.ModuleDict({"image": ImageProjection(channels, grid, dim), "text": GRUTextEncoder(vocab_size, dim)})
     model.logit_scale = nn.Parameter(torch.tensor(INIT_LOGIT_SCALE))
     return model
@@ -174,7 +175,7 @@ def matching_model(vocab_size: int, channels: int, grid: int, dim: int = 256) ->
 
 def train_matching(grid: torch.Tensor, caption_ids: torch.Tensor, caption_lengths: torch.Tensor, vocab_size: int,
                    steps: int = 500, batch_size: int = 128, lr: float = 3e-3, seed: int = 0, progress: bool = True):
-    """Notebook 01's recipe: InfoNCE over batches of different images, each with one of its captions.
+    """`matching_model` trained with InfoNCE over batches of different images, each with one of its captions.
     grid (N, C, h, w) frozen-backbone features; caption_ids (N, captions, T), caption_lengths (N, captions)."""
     from .train import fit
 

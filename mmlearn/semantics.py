@@ -26,6 +26,11 @@ assert set(PLACE_WORDS.values()) == set(PLACE_PHRASES), "every place needs a wor
 Description = tuple[int, "str | None", "str | None", str]   # (count, size, colour, shape)
 
 
+def describe_object(scenes, i: int, k: int) -> str:
+    """Object k of scene i in words, size colour shape: 'large red circle'."""
+    return f"{SIZES[scenes.size[i, k]]} {COLORS[scenes.color[i, k]]} {SHAPES[scenes.shape[i, k]]}"
+
+
 def noun_phrase(words: list[str], i: int) -> Description | None:
     """The object that the shape noun words[i] names, read from the words before it:
     (count, size, colour, shape), e.g. "two small red circles" -> (2, "small", "red", "circle").

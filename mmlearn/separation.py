@@ -239,6 +239,18 @@ def separate(model: Separator, mixture: torch.Tensor, faces: torch.Tensor | None
     return out
 
 
+def exact_masks(mixture_c: torch.Tensor, sources_c: torch.Tensor) -> torch.Tensor:
+    """The exact complex ratio masks C(S_k) / C(Y) of compressed spectrograms: mixture (B, 1, F, T), sources
+    (B, S, F, T) -> (B, S, F, T) complex. A bin where the mixture is silent gets C(S_k) itself (it is 0 too)."""
+    return sources_c / mixture_c.where(mixture_c.abs() > 0, torch.ones_like(mixture_c))
+
+
+def mixture_si_sdr(mixture: torch.Tensor, sources: torch.Tensor) -> torch.Tensor:
+    """SI-SDR of the unseparated mixture (B, samples) against each source (B, S, samples): (B, S), the level
+    every SI-SDR improvement is measured from."""
+    return torch.stack([si_sdr(mixture, sources[:, k]) for k in range(sources.shape[1])], 1)
+
+
 def oracle_masks(mixture: torch.Tensor, sources: torch.Tensor) -> dict[str, torch.Tensor]:
     """Masks that know the answer, as references: the ideal ratio mask |S_k| / sum_j |S_j| and the ideal binary
     mask (1 where speaker k is the loudest), applied to the mixture's STFT (its phase kept); and the ideal
@@ -254,7 +266,7 @@ def oracle_masks(mixture: torch.Tensor, sources: torch.Tensor) -> dict[str, torc
         out["ideal ratio mask"].append(istft(irm * mix, n))
         out["ideal binary mask"].append(istft(ibm * mix, n))
         mix_c, src_c = compress(mix, POWER), compress(src, POWER)
-        exact = src_c / mix_c.where(mix_c.abs() > 0, torch.ones_like(mix_c))
+        exact = exact_masks(mix_c, src_c)
         bounded = torch.complex(exact.real.clamp(-MASK_BOUND, MASK_BOUND), exact.imag.clamp(-MASK_BOUND, MASK_BOUND))
         out["ideal bounded complex mask"].append(istft(decompress(bounded * mix_c, POWER), n))
     return {name: torch.cat(parts) for name, parts in out.items()}
@@ -279,7 +291,7 @@ def separation_scores(estimates: torch.Tensor, sources: torch.Tensor, mixture: t
     `score_table`); computed when not given.
     """
     s = sources.shape[1]
-    base_si = torch.stack([si_sdr(mixture, sources[:, k]) for k in range(s)], 1)     # (B, S)
+    base_si = mixture_si_sdr(mixture, sources)                                     # (B, S)
     pw = pairwise(si_sdr, estimates, sources)                                      # (B, S_est, S_ref)
     orders = [list(p) for p in itertools.permutations(range(s))]
     by_order = torch.stack([pw[:, range(s), o].mean(1) for o in orders], 1)       # (B, S!)
@@ -351,7 +363,7 @@ def train_separator(utterances, visual: bool, steps: int, batch_size: int = 16, 
 
 
 def save_separator(model: Separator, path: str | Path) -> str:
-    """Weights in float16 (half the size; separation scores change by < 0.01 dB) and their sha256."""
+    """Weights in float16 (half the size) and their sha256."""
     return save_weights({k: v.half() if v.is_floating_point() else v for k, v in model.state_dict().items()}, path)
 
 

@@ -24,11 +24,11 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .backbone import cell_targets, linear_probe
+from .backbone import cell_targets
+from .metrics import linear_probe
 from .core import DATA, in_batches, inference, load_weights, save_weights, verify_weights
 from .world import PLACES, SHAPES
 from .world.scenes import Scenes
-from .world.sounds import SAMPLE_RATE, render_scene_audio
 
 CHECKPOINT = DATA / "soundnet_student.pt"          # the longer-trained student, made by scripts/distil_soundnet.py
 
@@ -150,16 +150,6 @@ def train_teachers(grid: torch.Tensor, scenes: Scenes, steps: int = 300, seed: i
     return teachers.eval().requires_grad_(False)
 
 
-def scene_sounds(scenes: Scenes, seed: int, sounding=None, chunk: int = 250) -> torch.Tensor:
-    """The sound of each scene (every object sounding unless `sounding` (N, K) says otherwise, over the place's
-    ambience), 1 s at the world's rate: (N, samples) float32, rendered a chunk at a time."""
-    rng, out = np.random.default_rng(seed), []
-    for i in range(0, len(scenes), chunk):
-        part = scenes.take(slice(i, i + chunk))
-        out.append(render_scene_audio(part, rng, None if sounding is None else np.asarray(sounding)[i:i + chunk])[0])
-    return torch.from_numpy(np.concatenate(out))
-
-
 def loud_and_quiet(scenes: Scenes) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The probe's kind of scene: exactly two objects, one large (loud) and one small (9 dB quieter), of
     different shapes. Returns (N,) bool (is the scene of that kind) and, for every scene, the slot of its loudest
@@ -180,16 +170,6 @@ def layer_features(student: SoundNetStudent, waves: torch.Tensor, batch_size: in
 
     with inference(student):
         return in_batches(averaged, waves, batch_size=batch_size)
-
-
-def mfcc_stats(waves: torch.Tensor, n_mfcc: int = 20, sample_rate: int = SAMPLE_RATE) -> torch.Tensor:
-    """The hand-crafted baseline: the mean and standard deviation over time of 20 MFCCs, (N, 2 * n_mfcc)."""
-    import torchaudio
-
-    mfcc = torchaudio.transforms.MFCC(sample_rate, n_mfcc=n_mfcc, melkwargs=dict(n_fft=512, hop_length=160, n_mels=40))
-    with torch.no_grad():
-        m = mfcc(torch.as_tensor(waves, dtype=torch.float32))
-    return torch.cat([m.mean(-1), m.std(-1)], dim=1)
 
 
 def probe_by_folds(features: torch.Tensor, targets, folds) -> tuple[float, list[float]]:

@@ -23,7 +23,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch.nn.utils.rnn import pack_padded_sequence
 
-from .core import in_batches, inference
+from .core import grid_to_cells, in_batches, inference
 from .metrics import normalize_answer
 from .text import Vocab, pad
 from .world import QUESTION_TYPES
@@ -130,7 +130,7 @@ class QuestionEncoder(nn.Module):
 
 def cells(grid: torch.Tensor) -> torch.Tensor:
     """Backbone grid (B, C, h, w) -> L2-normalised cell vectors (B, h*w, C) (Antol normalises the image)."""
-    return F.normalize(grid.flatten(2).transpose(1, 2), dim=-1)
+    return F.normalize(grid_to_cells(grid), dim=-1)
 
 
 class MeanPool(nn.Module):

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from mmlearn import backbone, seed_everything
 from mmlearn import soundnet as sn
+from mmlearn.audio import scene_sounds
 from mmlearn.train import batches_of, fit
 from mmlearn.world import World
 
@@ -32,7 +33,7 @@ def main():
     grid = backbone.cached_features(world, "train", args.videos)[0]
     teachers = sn.train_teachers(grid, scenes, seed=args.seed)
     objects, places = teachers(grid)
-    waves = sn.scene_sounds(scenes, seed=args.seed + 1)
+    waves = scene_sounds(scenes, seed=args.seed + 1)
     seed_everything(args.seed)
     student = sn.SoundNetStudent(objects.shape[1], places.shape[1])
     history = fit(student, lambda m, b: sn.distillation_loss(*m(b[0]), b[1], b[2]),

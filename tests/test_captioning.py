@@ -6,6 +6,7 @@ import torch.nn as nn
 from nltk.translate.bleu_score import corpus_bleu as nltk_corpus_bleu
 
 from mmlearn import captioning as C
+from mmlearn.core import grid_to_cells
 from mmlearn import exercises as check
 from mmlearn.metrics import corpus_bleu
 from mmlearn.train import fit
@@ -20,7 +21,9 @@ def test_attention_weights_sum_to_one_with_the_right_shapes():
     assert context.shape == (3, 8) and alpha.shape == (3, 64)
     assert torch.allclose(alpha.sum(1), torch.ones(3)) and (alpha >= 0).all()
     assert torch.allclose(context, torch.einsum("bl,blc->bc", alpha, features), atol=1e-6)
-    assert C.annotations(torch.randn(2, 8, 4, 4)).shape == (2, 16, 8)
+    grid = torch.randn(2, 8, 4, 4)
+    assert grid_to_cells(grid).shape == (2, 16, 8)
+    assert torch.equal(grid_to_cells(grid)[:, 1 * 4 + 2], grid[:, :, 1, 2])  # row-major: cell (row 1, column 2)
 
 
 def small_caption_set(n=4):

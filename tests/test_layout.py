@@ -92,3 +92,27 @@ def test_the_cycle_finder_finds_a_cycle():
 def test_modules_stay_readable(path):
     lines = len(path.read_text(encoding="utf-8").splitlines())
     assert lines <= 460, f"{path.name} has {lines} lines: split it by concern (CONTRIBUTING.md)"
+
+
+# The layers above world/ (mmlearn/__init__.py's docstring): the shared modules below, the method modules (one per
+# notebook topic) above them, the exercises' checkers and the course machinery on top.
+METHODS = {"retrieval", "word2vec", "captioning", "gan", "judging", "vqa", "fusion", "soundnet", "localization",
+           "separation"}
+ON_TOP = {"course", "site", "exercises"}
+METHOD_PAIRS = {("gan", "retrieval"), ("judging", "retrieval")}  # 04 draws from and judges by notebook 01's matching model
+
+
+def short(module: str) -> str:
+    return module.removeprefix("mmlearn.") if module != "mmlearn" else ""
+
+
+def test_shared_modules_never_import_a_method_module():
+    shared = {m: imps for m, imps in GRAPH.items() if short(m).split(".")[0] not in METHODS | ON_TOP | {"", "world"}}
+    upward = {m: sorted(i for i in imps if short(i) in METHODS) for m, imps in shared.items()}
+    assert not any(upward.values()), f"a shared module imports a method module: { {m: i for m, i in upward.items() if i} }"
+
+
+def test_method_modules_import_each_other_only_through_declared_pairs():
+    pairs = {(short(m), short(i)) for m, imps in GRAPH.items() if short(m) in METHODS
+             for i in imps if short(i) in METHODS}
+    assert pairs <= METHOD_PAIRS, f"undeclared imports between method modules: {sorted(pairs - METHOD_PAIRS)}"

@@ -245,3 +245,14 @@ def test_pixel_shares_say_where_the_marked_pixels_lie():
     kept = torch.zeros(2, 8, 8, dtype=torch.bool)
     kept[0, 0, 0] = kept[0, 7, 7] = kept[0, 4, 0] = kept[1, 3, 3] = True    # silent object, sounding, background, sounding
     assert loc.pixel_shares(kept, scenes, sounding) == {"sounding object": 0.5, "silent objects": 0.25, "background": 0.25}
+
+
+def test_upsampling_keeps_each_cell_over_the_pixels_it_covers():
+    # one hot cell in the corner of an 8x8 map of a 32-pixel image: its pixels are the 4x4 block it covers;
+    # align_corners=True (EZ-VSL's test script) would pull the peak onto the corner pixel and shift the block
+    maps = torch.zeros(1, 64)
+    maps[0, 0] = 1.0
+    up = loc.upsample(maps, 32)[0]
+    assert up[:2, :2].eq(1).all() and up[:4, :4].min() > 0.2 and up[6:, :].max() == 0
+    peak = torch.nonzero(up == up.max()).float().mean(0)
+    assert peak.tolist() == pytest.approx([0.5, 0.5])       # a 2x2 plateau in the corner, not the corner pixel alone

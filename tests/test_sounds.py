@@ -8,7 +8,7 @@ import torchaudio
 
 from mmlearn import audio_datasets as ad
 from mmlearn import datasets as ds
-from mmlearn.backbone import linear_probe
+from mmlearn.metrics import linear_probe
 from mmlearn.world import PLACES, SHAPES, World
 from mmlearn.world import speech as sp
 from mmlearn.world.sounds import SAMPLE_RATE, ambience, object_sounds, render_audio, render_scene_audio

@@ -16,11 +16,11 @@ from .data import stft_magnitude
 from .gan import conditioning_augmentation, matching_aware_loss
 from .localization import audio_visual_map, ciou
 from .metric_learning import infonce_loss, vse_loss
-from .separation import complex_mask, si_sdr
+from .separation import apply_mask, si_sdr
 from .soundnet import conv_length, distillation_loss
 from .vqa import low_rank_fusion, tensor_fusion
 from .word2vec import keep_probability, sgns_loss
 
-__all__ = ["ExerciseFailed", "audio_visual_map", "beam_step", "ciou", "complex_mask", "conditioning_augmentation", "conv_length",
+__all__ = ["ExerciseFailed", "apply_mask", "audio_visual_map", "beam_step", "ciou", "conditioning_augmentation", "conv_length",
            "distillation_loss", "infonce_loss", "keep_probability", "low_rank_fusion", "matching_aware_loss", "sgns_loss",
            "si_sdr", "soft_attention", "stft_magnitude", "tensor_fusion", "vse_loss"]

@@ -8,7 +8,7 @@ import torch
 from .common import call, close, fail, passed
 
 
-def complex_mask(fn, exercise: str = "08.1") -> None:
+def apply_mask(fn, exercise: str = "08.1") -> None:
     """Check fn(mask (B, 2, F, T), spec (B, 2, F, T)) -> (B, 2, F, T): the complex product of mask and spectrogram,
     real and imaginary parts as channels 0 and 1."""
     from ..separation import apply_mask as reference
