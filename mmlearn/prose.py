@@ -19,6 +19,8 @@ import re
 import textwrap
 from pathlib import Path
 
+import numpy as np
+
 PACKAGE = Path(__file__).resolve().parent
 
 # {name}, {name:.3f}, {table["x"]} ... left in a text: a format string that was never formatted. LaTeX's
@@ -157,3 +159,13 @@ def sampling_margin(p: float, n: int) -> float:
     if n <= 0:
         raise ValueError(f"n is a number of test items, > 0; got {n}")
     return 2.0 * (max(p * (1.0 - p), 0.0) / n) ** 0.5
+
+
+def paired_difference(a, b) -> tuple[float, float]:
+    """The mean of a - b over paired items (the same test items scored two ways), and the half-width of its
+    95 % interval (1.96 standard errors): a difference the test set's noise alone could not have made
+    exceeds it. Counts items only, not training seeds."""
+    d = (np.asarray(a, dtype=float) - np.asarray(b, dtype=float)).ravel()
+    if d.size < 2:
+        raise ValueError(f"a paired difference needs two or more items; got {d.size}")
+    return float(d.mean()), float(1.96 * d.std(ddof=1) / d.size ** 0.5)

@@ -7,6 +7,7 @@ paper's number with its table must not, and `say` must refuse a sentence with a 
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from mmlearn import prose
@@ -93,3 +94,14 @@ def test_sampling_margin_is_two_standard_errors():
     assert prose.sampling_margin(1.0, 50) == 0.0
     with pytest.raises(ValueError):
         prose.sampling_margin(0.5, 0)
+
+
+def test_paired_difference_is_the_mean_with_its_95_percent_interval():
+    a, b = np.array([3.0, 5.0, 4.0, 6.0]), np.array([1.0, 2.0, 2.0, 3.0])
+    d = a - b                                   # 2, 3, 2, 3: mean 2.5, sample std 0.577
+    mean, margin = prose.paired_difference(a, b)
+    assert mean == pytest.approx(2.5)
+    assert margin == pytest.approx(1.96 * d.std(ddof=1) / 2)
+    assert prose.paired_difference([1.0, 2.0], [1.0, 2.0]) == (0.0, 0.0)   # identical: no difference, no noise
+    with pytest.raises(ValueError, match="two or more"):
+        prose.paired_difference([1.0], [0.0])
