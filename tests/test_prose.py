@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from mmlearn import prose
-from mmlearn.course import list_notebooks
+from mmlearn.course.run import list_notebooks
 
 NOTEBOOKS = list_notebooks()
 
