@@ -31,7 +31,7 @@ student: $(STAMP)  ## write student copies of the notebooks (solutions removed) 
 	$(BIN)/python -m mmlearn.course student student/
 
 site: $(STAMP)  ## the offline course site, site/index.html, from the notebooks `make course` executed
-	$(BIN)/python -m mmlearn.site
+	$(BIN)/python -m mmlearn.course.site
 
 site-test: site $(SITE_STAMP)  ## open the site in headless Chromium (Debian's chromium package): requests, formulas, players
 	$(BIN)/python -m pytest browser_tests/test_site.py

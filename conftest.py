@@ -1,6 +1,6 @@
 """Test-suite set-up shared by the unit tests (tests/) and the notebooks (nbval).
 
-The offline guard (mmlearn.offline) goes into this process and, through an IPython startup file, into
+The offline guard (mmlearn.course.offline) goes into this process and, through an IPython startup file, into
 every notebook kernel. Each blocked attempt is logged to $MMLEARN_NETLOG; any test or notebook during
 which the log grows fails, even if the code caught the exception.
 """
@@ -11,7 +11,7 @@ from pathlib import Path
 import matplotlib
 import pytest
 
-from mmlearn import offline
+from mmlearn.course import offline
 
 pytest_plugins = ["pytester"]  # tests/test_offline.py runs a small suite of its own
 
@@ -20,7 +20,7 @@ NETLOG = _scratch / "network-attempts.log"
 
 KERNEL_STARTUP = """\
 # Installed by mmlearn's conftest.py: notebook kernels under test run offline.
-from mmlearn import offline as _offline
+from mmlearn.course import offline as _offline
 _offline.block_network()
 del _offline
 """

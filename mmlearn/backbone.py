@@ -25,9 +25,9 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from .core import (DATA, DatasetFormatError, atomic_write, cache_dir, finish_interrupted_write, grid_to_cells,
-                   images_to_tensor, in_batches, inference, load_weights, save_weights, seed_everything, sha256, verify_weights)
+                   images_to_tensor, in_batches, inference, load_checkpoint, load_weights, save_checkpoint, seed_everything, sha256)
 from .metrics import linear_probe
-from .train import batches_of, fit
+from .train import History, batches_of, fit
 from .world import COLORS, PLACES, SHAPES, SIZES, VERSION, World
 
 CHECKPOINT = DATA / "world_backbone.pt"
@@ -146,8 +146,8 @@ def pretrain_loss(trunk, heads, images, place, targets):
 
 
 def pretrain(steps: int = 1_500, batch_size: int = 128, pool: int = 40_000, seed: int = 0, lr: float = 3e-3,
-             progress: bool = True) -> WorldCNN:
-    """Train a WorldCNN on `pool` world training scenes for `steps` steps; return the trunk."""
+             progress: bool = True) -> tuple[WorldCNN, History]:
+    """Train a WorldCNN on `pool` world training scenes for `steps` steps; return the trunk and its History."""
     seed_everything(seed)
     split = World().split("train", pool, language=False)
     targets = {k: torch.from_numpy(v) for k, v in cell_targets(split.scenes).items()}
@@ -165,18 +165,12 @@ def pretrain(steps: int = 1_500, batch_size: int = 128, pool: int = 40_000, seed
         return pretrain_loss(model["trunk"], model["heads"], x, p,
                              {"presence": presence, "shape": shape, "color": color, "size": size})
 
-    fit(model, loss_fn, stream, steps, optimizer=optimizer, scheduler=schedule, seed=seed,
-        desc="pretraining the world backbone", progress=progress)
-    return trunk.eval()
+    history = fit(model, loss_fn, stream, steps, optimizer=optimizer, scheduler=schedule, seed=seed,
+                  desc="pretraining the world backbone", progress=progress)
+    return trunk.eval(), history
 
 
 # ----------------------------------------------------------------------------------------- checkpoint
-def save(trunk: WorldCNN, path: str | Path = CHECKPOINT) -> str:
-    """Save the trunk's weights and their sha256 beside them (<path>.sha256); return the digest.
-    All-or-nothing (`core.save_weights`): an interrupted save leaves the previous pair."""
-    return save_weights(trunk.state_dict(), path)
-
-
 def load(path: str | Path = CHECKPOINT, retrain: bool = True, **pretrain_kwargs) -> Extractor:
     """The frozen world backbone. Checks the checkpoint against its recorded sha256.
 
@@ -192,11 +186,8 @@ def load(path: str | Path = CHECKPOINT, retrain: bool = True, **pretrain_kwargs)
                                     "to rebuild it.")
         print(f"world backbone: {path} is missing; retraining it now (a few minutes; "
               "`python scripts/pretrain_backbone.py` does the same) ...", flush=True)
-        save(pretrain(**pretrain_kwargs), path)
-    verify_weights(path, "world backbone", rebuild)
-    trunk = WorldCNN()
-    trunk.load_state_dict(load_weights(path, "world backbone checkpoint"))
-    return Extractor(trunk)
+        save_checkpoint(pretrain(**pretrain_kwargs)[0], path)
+    return Extractor(load_checkpoint(WorldCNN(), path, "world backbone", rebuild))
 
 
 # ----------------------------------------------------------------------------------------- features

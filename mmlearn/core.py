@@ -10,7 +10,8 @@ Reproducibility, device choice and the budget profile — the first cell of ever
 and the few things every module needs: where the project's files are (`ROOT`, `DATA`), writing files
 so that an interruption loses nothing (`atomic_write` for one file, `atomic_set` for several that belong
 together, `write_json`), reading dataset files with clear errors (`read_json`, `path_inside`,
-`DatasetFormatError`), shipped weights with their checksum (`save_weights`, `verify_weights`, `load_weights`),
+`DatasetFormatError`), checkpoints with their checksum (`save_checkpoint` and `load_checkpoint`, the one pair;
+`save_weights`, `verify_weights` and `load_weights` below them),
 images as tensors (`images_to_tensor`), and running a trained model to measure it (`inference`, `in_batches`,
 `to_device`).
 """
@@ -358,3 +359,22 @@ def load_weights(path: str | Path, what: str) -> dict:
     if not isinstance(data, dict):
         raise DatasetFormatError(f"{path}: not a valid {what} (holds a {type(data).__name__}, not a dict of tensors)")
     return data
+
+
+def save_checkpoint(module: torch.nn.Module, path: str | Path, *, half: bool = False) -> str:
+    """The one way a trained module is saved: its state dict (floating-point tensors in float16 when `half`,
+    half the size on disk) and its sha256 beside it, all-or-nothing (`save_weights`); returns the digest."""
+    state = module.state_dict()
+    if half:
+        state = {k: v.half() if v.is_floating_point() else v for k, v in state.items()}
+    return save_weights(state, path)
+
+
+def load_checkpoint(module: torch.nn.Module, path: str | Path, what: str, rebuild: str) -> torch.nn.Module:
+    """The one way a saved module is loaded: `path` is checked against its recorded sha256 (a missing, changed
+    or unchecksummed file raises FileNotFoundError saying how to `rebuild` it, and is never overwritten), read
+    safely (weights only), and copied into `module`, whose own dtype the weights take (float16 ones included).
+    Returns the module in eval mode."""
+    verify_weights(path, what, rebuild)
+    module.load_state_dict(load_weights(path, f"{what} checkpoint"))
+    return module.eval()

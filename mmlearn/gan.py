@@ -29,7 +29,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .core import DATA, in_batches, inference, load_weights, save_weights, seed_everything, verify_weights
+from .core import DATA, in_batches, inference, load_checkpoint, seed_everything
 from .train import History, fit
 from .world.scenes import Scenes
 
@@ -291,9 +291,10 @@ def on_generator(eval_fn, pair: nn.ModuleDict) -> dict[str, float]:
 
 def train_gan(data: CaptionedImages, variant: str, steps: int, cfg: GanConfig = GanConfig(), batch_size: int = 64,
               lr: float = 2e-4, seed: int = 0, device=None, eval_fn=None, eval_every: int | None = None,
-              progress: bool = True) -> tuple[Generator, Discriminator, History]:
+              progress: bool = True) -> tuple[nn.ModuleDict, History]:
     """Train one of `VARIANTS` for `steps` steps of D then G (Adam, lr 2e-4, beta1 0.5, as Reed's code) with
-    `train.fit`. eval_fn(g) -> {name: value} runs every eval_every steps and at the end, G in eval mode.
+    `train.fit`; returns the pair {"g": Generator, "d": Discriminator} in eval mode and its History.
+    eval_fn(g) -> {name: value} runs every eval_every steps and at the end, G in eval mode.
     History.loss is G's loss; History.logs holds D's (and the KL with conditioning augmentation)."""
     options = VARIANTS[variant]
     seed_everything(seed)
@@ -307,7 +308,7 @@ def train_gan(data: CaptionedImages, variant: str, steps: int, cfg: GanConfig = 
     history = fit(pair, None, gan_batches(data, batch_size, options["matching"], seed), steps, step=step,
                   eval_fn=None if eval_fn is None else partial(on_generator, eval_fn), eval_every=eval_every,
                   device=device, desc=variant, progress=progress)
-    return pair["g"].eval(), pair["d"].eval(), history
+    return pair.eval(), history
 
 
 def generate(g: Generator, text: torch.Tensor, z: torch.Tensor | None = None, seed: int = 0,
@@ -325,31 +326,16 @@ def generate(g: Generator, text: torch.Tensor, z: torch.Tensor | None = None, se
 
 # ----------------------------------------------------------------------------------------- shipped networks
 SHIPPED = GanConfig(ngf=32, ndf=32)     # 2.5x faster than 64 on 2 CPU cores; the generator is 1.3 MB in float16
+# (the shipped checkpoints are saved with core.save_checkpoint(..., half=True))
 CHECKPOINTS = {name: DATA / f"t2i_{name.lower().replace(' + ', '_').replace('-', '_')}.pt" for name in VARIANTS}
 MATCHING = DATA / "t2i_matching.pt"
 REBUILD = "Restore it (`git checkout -- data/`) or rebuild it with `python scripts/train_text_to_image.py`."
 
 
-def half(module: nn.Module) -> dict:
-    return {k: v.half() if v.is_floating_point() else v for k, v in module.state_dict().items()}
-
-
-def load_half(module: nn.Module, path: Path, what: str) -> nn.Module:
-    verify_weights(path, what, REBUILD)
-    state = load_weights(path, f"{what} checkpoint")
-    module.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state.items()})
-    return module.eval().requires_grad_(False)
-
-
-def save_generator(g: Generator, path: str | Path) -> str:
-    """Generator weights in float16 (half the size) and their sha256 beside them."""
-    return save_weights(half(g), path)
-
-
 def load_generator(variant: str, text_dim: int, path: str | Path | None = None) -> Generator:
     """A shipped generator (one of `VARIANTS`), checked against its sha256."""
     g = Generator(text_dim, replace(SHIPPED, augment=VARIANTS[variant]["augment"]))
-    return load_half(g, Path(path or CHECKPOINTS[variant]), f"{variant} generator")
+    return load_checkpoint(g, path or CHECKPOINTS[variant], f"{variant} generator", REBUILD).requires_grad_(False)
 
 
 def load_matching(vocab_size: int, channels: int, grid: int, path: str | Path = MATCHING) -> nn.ModuleDict:
@@ -357,4 +343,5 @@ def load_matching(vocab_size: int, channels: int, grid: int, path: str | Path = 
     generators were trained on; checked against its sha256."""
     from .retrieval import matching_model
 
-    return load_half(matching_model(vocab_size, channels, grid), Path(path), "image-text matching model")
+    return load_checkpoint(matching_model(vocab_size, channels, grid), path, "image-text matching model",
+                           REBUILD).requires_grad_(False)

@@ -6,7 +6,7 @@ that the world's own semantics judge against the caption (`faithfulness`). `r_pr
 caption among captions of other scenes with the matching model; `Judge` runs everything, with the Fréchet
 distance on pooled backbone features; `spread` measures how different the images of one caption are.
 
-    judge = Judge(extractor, train_reader(train_grid, train.scenes), matching, vocab, captions, reference)
+    judge = Judge(extractor, train_reader(train_grid, train.scenes)[0], matching, vocab, captions, reference)
     scores = judge.scores(images, captions, scenes)       # images (N, 3, 32, 32) in [0, 1]
 """
 from __future__ import annotations
@@ -22,12 +22,12 @@ from .backbone import PretrainHeads, cell_targets, extract, pretrain_loss
 from .core import seed_everything
 from .metrics import frechet_distance
 from .semantics import describe_object, meaning_fits, objects_fitting, parse_caption
-from .train import batches_of, fit
+from .train import History, batches_of, fit
 from .world import COLORS, PLACES, SHAPES
 from .world.scenes import Scenes
 
 
-def train_reader(grid: torch.Tensor, scenes: Scenes, steps: int = 400, seed: int = 0) -> PretrainHeads:
+def train_reader(grid: torch.Tensor, scenes: Scenes, steps: int = 400, seed: int = 0) -> tuple[PretrainHeads, History]:
     """The detector that reads images back: the backbone's pretraining heads (place; per cell presence, shape,
     colour, size), fitted on the frozen grid features (N, C, h, w) of *real* labelled training images."""
     targets = {k: torch.from_numpy(v) for k, v in cell_targets(scenes, grid=grid.shape[-1]).items()}
@@ -40,9 +40,9 @@ def train_reader(grid: torch.Tensor, scenes: Scenes, steps: int = 400, seed: int
         x, p, presence, shape, color, size = batch
         return pretrain_loss(identity, model, x, p, {"presence": presence, "shape": shape, "color": color, "size": size})
 
-    fit(heads, loss, batches_of(grid, place, targets["presence"], targets["shape"], targets["color"], targets["size"],
-                                batch_size=256), steps=steps, lr=3e-3, seed=seed, desc="scene reader", progress=False)
-    return heads.eval().requires_grad_(False)
+    stream = batches_of(grid, place, targets["presence"], targets["shape"], targets["color"], targets["size"], batch_size=256)
+    history = fit(heads, loss, stream, steps=steps, lr=3e-3, seed=seed, desc="scene reader", progress=False)
+    return heads.eval().requires_grad_(False), history
 
 
 def connected_cells(present: torch.Tensor) -> torch.Tensor:

@@ -175,8 +175,9 @@ def matching_model(vocab_size: int, channels: int, grid: int, dim: int = 256) ->
 
 def train_matching(grid: torch.Tensor, caption_ids: torch.Tensor, caption_lengths: torch.Tensor, vocab_size: int,
                    steps: int = 500, batch_size: int = 128, lr: float = 3e-3, seed: int = 0, progress: bool = True):
-    """`matching_model` trained with InfoNCE over batches of different images, each with one of its captions.
-    grid (N, C, h, w) frozen-backbone features; caption_ids (N, captions, T), caption_lengths (N, captions)."""
+    """`matching_model` trained with InfoNCE over batches of different images, each with one of its captions;
+    returns it (frozen) and its History. grid (N, C, h, w) frozen-backbone features; caption_ids (N, captions, T),
+    caption_lengths (N, captions)."""
     from .train import fit
 
     model = matching_model(vocab_size, grid.shape[1], grid.shape[-1]).to(grid.device)
@@ -185,6 +186,6 @@ def train_matching(grid: torch.Tensor, caption_ids: torch.Tensor, caption_length
         features, ids, lengths, _ = batch
         return infonce_loss(m["image"](features), m["text"](ids, lengths), m.logit_scale)
 
-    fit(model, loss_fn, pair_batches(grid, caption_ids, caption_lengths, batch_size), steps, lr=lr, seed=seed,
-        desc="image-text matching (InfoNCE)", progress=progress)
-    return model.eval().requires_grad_(False)
+    history = fit(model, loss_fn, pair_batches(grid, caption_ids, caption_lengths, batch_size), steps, lr=lr, seed=seed,
+                  desc="image-text matching (InfoNCE)", progress=progress)
+    return model.eval().requires_grad_(False), history

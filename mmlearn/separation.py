@@ -30,7 +30,7 @@ import torch.nn.functional as F
 from pathlib import Path
 
 from .audio import HOP, N_FFT, compress, decompress, istft, stft
-from .core import DATA, in_batches, inference, load_weights, release_memory, save_weights, verify_weights
+from .core import DATA, in_batches, inference, load_checkpoint, release_memory
 from .metrics import sdr, si_sdr
 from .train import fit
 from .world.sounds import SAMPLE_RATE
@@ -362,17 +362,8 @@ def train_separator(utterances, visual: bool, steps: int, batch_size: int = 16, 
     return model.eval(), history
 
 
-def save_separator(model: Separator, path: str | Path) -> str:
-    """Weights in float16 (half the size) and their sha256."""
-    return save_weights({k: v.half() if v.is_floating_point() else v for k, v in model.state_dict().items()}, path)
-
-
 def load_separator(name: str, path: str | Path | None = None) -> Separator:
     """A shipped separator ('audio-visual' or 'audio-only'), checked against its sha256."""
-    path = Path(path or CHECKPOINTS[name])
-    verify_weights(path, f"{name} separator", "Restore it (`git checkout -- data/`) or rebuild it with "
-                                             "`python scripts/train_separators.py`.")
-    model = Separator(SeparatorConfig(visual=name == "audio-visual"))
-    state = load_weights(path, f"{name} separator checkpoint")
-    model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state.items()})
-    return model.eval()
+    return load_checkpoint(Separator(SeparatorConfig(visual=name == "audio-visual")), path or CHECKPOINTS[name],
+                           f"{name} separator", "Restore it (`git checkout -- data/`) or rebuild it with "
+                                                "`python scripts/train_separators.py`.")

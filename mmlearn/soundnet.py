@@ -26,7 +26,8 @@ import torch.nn.functional as F
 
 from .backbone import cell_targets
 from .metrics import linear_probe
-from .core import DATA, in_batches, inference, load_weights, save_weights, verify_weights
+from .core import DATA, in_batches, inference, load_checkpoint, seed_everything
+from .train import History, batches_of, fit
 from .world import PLACES, SHAPES
 from .world.scenes import Scenes
 
@@ -129,12 +130,9 @@ class VisualTeachers(nn.Module):
         return objects, scenes.softmax(dim=1)
 
 
-def train_teachers(grid: torch.Tensor, scenes: Scenes, steps: int = 300, seed: int = 0) -> VisualTeachers:
+def train_teachers(grid: torch.Tensor, scenes: Scenes, steps: int = 300, seed: int = 0) -> tuple[VisualTeachers, History]:
     """Fit the two teacher heads on labelled images: per cell, which shape covers it (or none: the backbone's
-    pretraining targets); per image, its place. Returns the teachers, frozen (eval mode)."""
-    from .core import seed_everything
-    from .train import batches_of, fit
-
+    pretraining targets); per image, its place. Returns the teachers, frozen (eval mode), and their History."""
     targets = cell_targets(scenes, grid=grid.shape[-1])
     cells = torch.from_numpy(np.where(targets["presence"] > 0, targets["shape"], len(SHAPES))).long()
     place = torch.from_numpy(scenes.place).long()
@@ -145,9 +143,9 @@ def train_teachers(grid: torch.Tensor, scenes: Scenes, steps: int = 300, seed: i
         cell_logits, scene_logits = model.logits(batch[0])
         return F.cross_entropy(cell_logits, batch[1]) + F.cross_entropy(scene_logits, batch[2])
 
-    fit(teachers, loss, batches_of(grid, cells, place, batch_size=256), steps=steps, lr=3e-3, seed=seed,
-        desc="visual teachers", progress=False)
-    return teachers.eval().requires_grad_(False)
+    history = fit(teachers, loss, batches_of(grid, cells, place, batch_size=256), steps=steps, lr=3e-3, seed=seed,
+                  desc="visual teachers", progress=False)
+    return teachers.eval().requires_grad_(False), history
 
 
 def loud_and_quiet(scenes: Scenes) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -186,15 +184,7 @@ def probe_by_folds(features: torch.Tensor, targets, folds) -> tuple[float, list[
 
 
 # ----------------------------------------------------------------------------------------- shipped student
-def save_student(student: SoundNetStudent, path: str | Path = CHECKPOINT) -> str:
-    """The student's weights and their sha256, written together; returns the digest."""
-    return save_weights(student.state_dict(), path)
-
-
 def load_student(path: str | Path = CHECKPOINT) -> SoundNetStudent:
     """The shipped student (objects = the world's shapes, scenes = its places), checked against its sha256."""
-    verify_weights(path, "SoundNet student", "Restore it (`git checkout -- data/`) or rebuild it with "
-                                              "`python scripts/distil_soundnet.py`.")
-    student = SoundNetStudent(len(SHAPES), len(PLACES))
-    student.load_state_dict(load_weights(path, "SoundNet student checkpoint"))
-    return student.eval()
+    return load_checkpoint(SoundNetStudent(len(SHAPES), len(PLACES)), path, "SoundNet student",
+                           "Restore it (`git checkout -- data/`) or rebuild it with `python scripts/distil_soundnet.py`.")

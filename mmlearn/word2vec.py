@@ -18,7 +18,7 @@ import lzma
 import math
 import time
 from collections import Counter
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +30,7 @@ from .core import DATA, DatasetFormatError, progress_bar
 from .datasets import evaluation_file, read_analogies, read_word_pairs  # noqa: F401  (the test sets' readers)
 from .metrics import spearman
 from .text import Vocab, tokenize
+from .train import History
 
 CORPUS = DATA / "text" / "corpus.txt.xz"
 
@@ -229,21 +230,25 @@ class WordVectors:
 
 
 @dataclass
-class TrainLog:
-    words_per_second: float
-    seconds: float
-    words: int                     # in-vocabulary corpus words processed (before subsampling), all epochs
-    pairs: int                     # (centre, context) pairs trained on (0 when unknown)
-    loss: list[float]              # mean loss per chunk
-    progress: list[float]          # fraction of training done at each logged loss
+class CorpusHistory(History):
+    """`train.History` for a pass over a corpus: `loss` is the mean loss per chunk of the corpus (`steps` count
+    the chunks) and `progress` the fraction of training done after each; plus what was trained on."""
+
+    words: int = 0                 # in-vocabulary corpus words processed (before subsampling), all epochs
+    pairs: int = 0                 # (centre, context) pairs trained on (0 when unknown)
+    progress: list[float] = field(default_factory=list)
+
+    @property
+    def words_per_second(self) -> float:
+        return self.words / self.seconds if self.seconds > 0 else 0.0
 
 
 def train_skipgram(sentences: list[list[str]] | tuple[np.ndarray, np.ndarray], vocab: Vocab, dim: int = 100,
                    window: int = 5, negatives: int = 5, sample: float = 1e-3, epochs: int = 3, lr: float = 0.025,
                    batch_size: int = 1024, chunk_words: int = 100_000, seed: int = 0, noise_power: float = 0.75,
-                   progress: bool = True) -> tuple[WordVectors, TrainLog]:
+                   progress: bool = True) -> tuple[WordVectors, CorpusHistory]:
     """Train skip-gram with negative sampling; returns the word vectors (W_in, with W_out as `.context`) and
-    a TrainLog. Noise words are drawn from count ** noise_power (word2vec's 0.75; 1: unigram; 0: uniform).
+    its CorpusHistory. Noise words are drawn from count ** noise_power (word2vec's 0.75; 1: unigram; 0: uniform).
 
     The corpus is processed in chunks of about chunk_words tokens: pairs are generated for a chunk
     (vectorised), shuffled, and fed in batches; the learning rate falls linearly with the number of
@@ -261,18 +266,18 @@ def train_skipgram(sentences: list[list[str]] | tuple[np.ndarray, np.ndarray], v
                        lambda: _skipgram(ids, sentence, vocab, progress=progress, **settings))
 
 
-def _remembered(what: str, inputs, train) -> tuple[WordVectors, TrainLog]:
+def _remembered(what: str, inputs, train) -> tuple[WordVectors, CorpusHistory]:
     """train() -> (vectors, log), or the vectors and log that the same inputs gave before (mmlearn.lecture)."""
     def compute():
         vectors, log = train()
         return {"vectors": vectors.vectors, "context": vectors.context, "words": vectors.words, "log": asdict(log)}
     run = lecture.remembered(what, inputs, compute, lambda r: f"{r['log']['seconds']:.1f} s")
-    return WordVectors(run["vectors"], run["words"], context=run["context"]), TrainLog(**run["log"])
+    return WordVectors(run["vectors"], run["words"], context=run["context"]), CorpusHistory(**run["log"])
 
 
 def _skipgram(ids: np.ndarray, sentence: np.ndarray, vocab: Vocab, dim: int, window: int, negatives: int,
               sample: float, epochs: int, lr: float, batch_size: int, chunk_words: int, seed: int,
-              noise_power: float, progress: bool) -> tuple[WordVectors, TrainLog]:
+              noise_power: float, progress: bool) -> tuple[WordVectors, CorpusHistory]:
     rng = np.random.default_rng(seed)
     gen = torch.Generator().manual_seed(seed)
     keep = keep_probability(vocab.counts, sample)
@@ -312,7 +317,8 @@ def _skipgram(ids: np.ndarray, sentence: np.ndarray, vocab: Vocab, dim: int, win
             bar.set_postfix(loss=f"{losses[-1]:.3f}", lr=f"{lr * max(1 - done / total, 1e-4):.4f}")
     bar.close()
     seconds = time.perf_counter() - start
-    return WordVectors(w_in, vocab.words, context=w_out), TrainLog(total / seconds, seconds, total, pairs, losses, marks)
+    return WordVectors(w_in, vocab.words, context=w_out), CorpusHistory(steps=list(range(1, len(losses) + 1)), loss=losses, seconds=seconds, words=total,
+                                                                        pairs=pairs, progress=marks)
 
 
 # ------------------------------------------------------------------- the count-based baseline
@@ -409,9 +415,9 @@ def evaluate(vectors: WordVectors) -> dict:
 
 def train_gensim(sentences: list[list[str]], dim: int = 100, window: int = 5, negatives: int = 5,
                  sample: float = 1e-3, epochs: int = 3, min_count: int = 5, lr: float = 0.025, seed: int = 0,
-                 workers: int = 2) -> tuple[WordVectors, TrainLog]:
+                 workers: int = 2) -> tuple[WordVectors, CorpusHistory]:
     """The peer: gensim's Word2Vec(sg=1) with the same settings. Returns its vectors (most frequent word
-    first, like ours) and a TrainLog whose throughput counts the same words as ours: the corpus words in
+    first, like ours) and a CorpusHistory whose throughput counts the same words as ours: the corpus words in
     the vocabulary, before subsampling, every epoch. Lecture mode as in train_skipgram."""
     settings = dict(dim=dim, window=window, negatives=negatives, sample=sample, epochs=epochs, min_count=min_count,
                     lr=lr, seed=seed, workers=workers)
@@ -430,4 +436,4 @@ def _gensim(sentences, dim, window, negatives, sample, epochs, min_count, lr, se
     seconds = time.perf_counter() - start
     words = epochs * sum(model.wv.get_vecattr(w, "count") for w in model.wv.index_to_key)
     vectors = WordVectors(torch.from_numpy(model.wv.vectors.copy()), list(model.wv.index_to_key))
-    return vectors, TrainLog(words / seconds, seconds, words, 0, [], [])
+    return vectors, CorpusHistory(seconds=seconds, words=words)

@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 from mmlearn import backbone, seed_everything
+from mmlearn.core import save_checkpoint
 from mmlearn import soundnet as sn
 from mmlearn.audio import scene_sounds
 from mmlearn.train import batches_of, fit
@@ -31,7 +32,7 @@ def main():
     world = World()
     scenes = world.split("train", args.videos, language=False).scenes
     grid = backbone.cached_features(world, "train", args.videos)[0]
-    teachers = sn.train_teachers(grid, scenes, seed=args.seed)
+    teachers, _ = sn.train_teachers(grid, scenes, seed=args.seed)
     objects, places = teachers(grid)
     waves = scene_sounds(scenes, seed=args.seed + 1)
     seed_everything(args.seed)
@@ -39,7 +40,7 @@ def main():
     history = fit(student, lambda m, b: sn.distillation_loss(*m(b[0]), b[1], b[2]),
                   batches_of(waves, objects, places, batch_size=args.batch_size), steps=args.steps, lr=1e-3,
                   seed=args.seed, desc="distilling the SoundNet student")
-    digest = sn.save_student(student.eval(), args.out)
+    digest = save_checkpoint(student.eval(), args.out)
     print(f"wrote {args.out} ({args.out.stat().st_size / 1e6:.2f} MB, sha256 {digest[:16]}...): {args.videos:,} videos, "
           f"{args.steps:,} steps in {history.seconds / 60:.1f} min (all in {(time.perf_counter() - start) / 60:.1f} min); "
           f"loss {history.loss[0]:.3f} -> {sum(history.loss[-50:]) / 50:.3f} (mean of the last 50 steps)")

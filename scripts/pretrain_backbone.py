@@ -14,6 +14,7 @@ import torch
 
 from mmlearn import backbone
 from mmlearn.backbone import probe_report
+from mmlearn.core import save_checkpoint
 
 
 def main():
@@ -27,8 +28,8 @@ def main():
 
     torch.set_num_threads(torch.get_num_threads())
     start = time.perf_counter()
-    trunk = backbone.pretrain(args.steps, args.batch_size, args.pool, args.seed)
-    digest = backbone.save(trunk, args.out)
+    trunk, _ = backbone.pretrain(args.steps, args.batch_size, args.pool, args.seed)
+    digest = save_checkpoint(trunk, args.out)
     minutes = (time.perf_counter() - start) / 60
     size_mb = args.out.stat().st_size / 1e6
     print(f"wrote {args.out} ({size_mb:.2f} MB, sha256 {digest[:16]}...) after {minutes:.1f} min")

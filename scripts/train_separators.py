@@ -14,6 +14,7 @@ from pathlib import Path
 import torch
 
 from mmlearn import separation as sep
+from mmlearn.core import save_checkpoint
 from mmlearn.audio_datasets import read_speech
 from mmlearn.world.speech import SpeechMixtures
 
@@ -43,7 +44,7 @@ def main():
         model, history = sep.train_separator(split["train"], visual, args.steps, args.batch_size, args.seconds,
                                              args.lr, args.seed, eval_fn=si_sdri, eval_every=args.eval_every)
         path = args.out_dir / sep.CHECKPOINTS[name].name
-        digest = sep.save_separator(model, path)
+        digest = save_checkpoint(model, path, half=True)
         curve = ", ".join(f"{s}: {e['test SI-SDRi']:.2f}" for s, e in zip(history.eval_steps, history.evals))
         print(f"wrote {path} ({path.stat().st_size / 1e6:.2f} MB, sha256 {digest[:16]}...): {args.steps:,} steps in "
               f"{(time.perf_counter() - start) / 60:.1f} min; test SI-SDRi by step: {curve}", flush=True)

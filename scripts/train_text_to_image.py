@@ -19,7 +19,7 @@ import torch
 
 from mmlearn import backbone, gan
 from mmlearn import judging
-from mmlearn.core import images_to_tensor, pick_device, save_weights, seed_everything
+from mmlearn.core import images_to_tensor, pick_device, save_checkpoint, seed_everything
 from mmlearn.retrieval import embed_texts, train_matching
 from mmlearn.text import encode_captions, world_vocab
 from mmlearn.world import World
@@ -49,9 +49,9 @@ def main():
     path = args.out_dir / gan.MATCHING.name
     if not args.reuse_matching:
         start = time.perf_counter()
-        matching = train_matching(grid.to(device), ids.to(device), lengths.to(device), len(vocab),
-                                  steps=args.matching_steps, seed=args.seed)
-        save_weights(gan.half(matching), path)
+        matching, _ = train_matching(grid.to(device), ids.to(device), lengths.to(device), len(vocab),
+                                     steps=args.matching_steps, seed=args.seed)
+        save_checkpoint(matching, path, half=True)
         print(f"wrote {path} ({path.stat().st_size / 1e6:.2f} MB) in {time.perf_counter() - start:.0f} s", flush=True)
     matching = gan.load_matching(len(vocab), grid.shape[1], grid.shape[-1], path).to(device)
 
@@ -63,7 +63,7 @@ def main():
     scenes, reference = test.scenes.take(np.arange(1_000)), backbone.extract(extractor, test.scenes.image[1_000:])[1]
     rng = np.random.default_rng(args.seed)
     captions = [caps[k] for caps, k in zip(test.captions[:1_000], rng.integers(0, 5, 1_000))]
-    judge = judging.Judge(extractor, judging.train_reader(grid.to(device), train.scenes).to(device), matching, vocab,
+    judge = judging.Judge(extractor, judging.train_reader(grid.to(device), train.scenes)[0].to(device), matching, vocab,
                       captions, reference)
     test_text = embed_texts(matching["text"], vocab, captions)
     real = judge.scores(images_to_tensor(scenes.image), captions, scenes)
@@ -74,7 +74,7 @@ def main():
         path = args.out_dir / gan.CHECKPOINTS[variant].name
 
         def evaluate(g):  # and keep the latest generator, so an interrupted run still leaves one
-            gan.save_generator(g, path)
+            save_checkpoint(g, path, half=True)
             scores = judge.scores(gan.generate(g, test_text), captions, scenes)
             done.append(min((len(done) + 1) * args.eval_every, args.steps))
             print(f"  {variant} step {done[-1]:>6,} ({time.perf_counter() - start:.0f} s): "
@@ -82,9 +82,9 @@ def main():
             return {k: scores[k] for k in keys}
 
         done, start = [], time.perf_counter()
-        g, _, history = gan.train_gan(data, variant, args.steps, gan.SHIPPED, args.batch_size, seed=args.seed,
+        pair, history = gan.train_gan(data, variant, args.steps, gan.SHIPPED, args.batch_size, seed=args.seed,
                                       device=device, eval_fn=evaluate, eval_every=args.eval_every, progress=False)
-        digest = gan.save_generator(g, path)
+        digest = save_checkpoint(pair["g"], path, half=True)
         print(f"wrote {path} ({path.stat().st_size / 1e6:.2f} MB, sha256 {digest[:16]}...): {args.steps:,} steps in "
               f"{(time.perf_counter() - start) / 60:.1f} min on {device} ({history.seconds / args.steps * 1e3:.1f} "
               "ms per step, evaluations included)", flush=True)

@@ -88,3 +88,29 @@ def test_in_batches_equals_one_big_batch_for_tensors_tuples_dicts_and_none():
     assert torch.allclose(total, x.sum(1)) and torch.equal(parts["y"], y * 2)
     assert core.in_batches(lambda words: torch.tensor([len(w) for w in words]), ["a", "bb", "ccc"],
                            batch_size=2).tolist() == [1, 2, 3]
+
+
+def test_a_checkpoint_saved_in_half_loads_back_in_the_module_s_dtype(tmp_path):
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.BatchNorm1d(3)).train()
+    path = tmp_path / "net.pt"
+    digest = core.save_checkpoint(net, path, half=True)
+    assert (tmp_path / "net.pt.sha256").read_text().split()[0] == digest == core.sha256(path)
+    assert torch.load(path, weights_only=True)["0.weight"].dtype == torch.float16          # half the size on disk
+    assert torch.load(path, weights_only=True)["1.num_batches_tracked"].dtype == torch.int64
+    fresh = torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.BatchNorm1d(3))
+    loaded = core.load_checkpoint(fresh, path, "toy net", "rebuild it")
+    assert loaded is fresh and not loaded.training and loaded[0].weight.dtype == torch.float32
+    assert torch.allclose(loaded[0].weight, net[0].weight, atol=1e-3)                    # float16's precision
+
+
+def test_a_changed_checkpoint_is_refused_and_left_as_it_is(tmp_path):
+    net = torch.nn.Linear(2, 2)
+    path = tmp_path / "net.pt"
+    core.save_checkpoint(net, path)
+    data = path.read_bytes()
+    path.write_bytes(data[:-1] + bytes([data[-1] ^ 1]))                                 # one bit flipped
+    before = path.read_bytes()
+    with pytest.raises(FileNotFoundError, match="does not match its recorded sha256.*rebuild it"):
+        core.load_checkpoint(torch.nn.Linear(2, 2), path, "toy net", "rebuild it")
+    assert path.read_bytes() == before

@@ -27,7 +27,7 @@ WRITERS = textwrap.dedent('''
     import torch
 
     from mmlearn import audio_datasets as ad
-    from mmlearn import backbone
+    from mmlearn import backbone, core
     from mmlearn import datasets as ds
 
     def write(kind, root, version):
@@ -44,7 +44,7 @@ WRITERS = textwrap.dedent('''
                            [1, 2, 3], sample_rate=8000)
         elif kind == "backbone":
             torch.manual_seed(level)
-            backbone.save(backbone.WorldCNN(), root / "net.pt")
+            core.save_checkpoint(backbone.WorldCNN(), root / "net.pt")
 ''')
 _here: dict = {}
 exec(WRITERS, _here)  # the same definitions in this process (the subprocess runs them as a script)

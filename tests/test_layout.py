@@ -98,7 +98,7 @@ def test_modules_stay_readable(path):
 # notebook topic) above them, the exercises' checkers and the course machinery on top.
 METHODS = {"retrieval", "word2vec", "captioning", "gan", "judging", "vqa", "fusion", "soundnet", "localization",
            "separation"}
-ON_TOP = {"course", "site", "exercises"}
+ON_TOP = {"course", "exercises"}
 METHOD_PAIRS = {("gan", "retrieval"), ("judging", "retrieval")}  # 04 draws from and judges by notebook 01's matching model
 
 
@@ -116,3 +116,11 @@ def test_method_modules_import_each_other_only_through_declared_pairs():
     pairs = {(short(m), short(i)) for m, imps in GRAPH.items() if short(m) in METHODS
              for i in imps if short(i) in METHODS}
     assert pairs <= METHOD_PAIRS, f"undeclared imports between method modules: {sorted(pairs - METHOD_PAIRS)}"
+
+
+def test_nothing_below_the_course_machinery_imports_it():
+    # mmlearn/__init__ hands the notebooks `report` (their last cell: `from mmlearn import report`)
+    below = {m: sorted(i for i in imps if short(i).split(".")[0] in ON_TOP) for m, imps in GRAPH.items()
+             if short(m).split(".")[0] not in ON_TOP}
+    below["mmlearn"] = [i for i in below.get("mmlearn", []) if i != "mmlearn.course.report"]
+    assert not any(below.values()), f"a lesson module imports the course machinery: { {m: i for m, i in below.items() if i} }"

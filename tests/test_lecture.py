@@ -161,12 +161,12 @@ def test_a_gan_trained_through_fit_is_remembered_by_variant(lecture_cache, capsy
     data = gan.CaptionedImages(torch.rand(32, 3, 32, 32) * 2 - 1, text, split.captions, split.scenes)
     cfg = gan.GanConfig(code_dim=8, z_dim=4, ngf=4, ndf=4)
     train = lambda variant: gan.train_gan(data, variant, 4, cfg, batch_size=16, progress=False)  # noqa: E731
-    g, d, history = train("cGAN")
+    pair, history = train("cGAN")
     assert "loaded" not in capsys.readouterr().out
-    again, again_d, again_history = train("cGAN")
+    again, again_history = train("cGAN")
     assert "cGAN: loaded weights" in capsys.readouterr().out and again_history == history
-    assert all(torch.equal(a, b) for a, b in zip(g.state_dict().values(), again.state_dict().values()))
-    assert all(torch.equal(a, b) for a, b in zip(d.state_dict().values(), again_d.state_dict().values()))
+    assert all(torch.equal(a, b) for a, b in zip(pair["g"].state_dict().values(), again["g"].state_dict().values()))
+    assert all(torch.equal(a, b) for a, b in zip(pair["d"].state_dict().values(), again["d"].state_dict().values()))
     train("GAN-CLS")
     assert "loaded" not in capsys.readouterr().out and len(list(lecture_cache.glob("fit-*.pt"))) == 2
 

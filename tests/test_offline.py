@@ -8,7 +8,7 @@ import pytest
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
-from mmlearn import offline
+from mmlearn.course import offline
 
 CONFTEST = Path(__file__).resolve().parent.parent / "conftest.py"
 
@@ -75,7 +75,7 @@ def test_loopback_still_works():
 def test_notebook_kernels_run_offline(tmp_path, private_netlog):
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_code_cell(
-        "from mmlearn import offline\nassert offline.is_blocked(), 'the kernel started without the guard'\n"
+        "from mmlearn.course import offline\nassert offline.is_blocked(), 'the kernel started without the guard'\n"
         "import socket\nsocket.create_connection(('192.0.2.1', 9), timeout=1)")]
     client = NotebookClient(nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}})
     with pytest.raises(CellExecutionError, match="NetworkBlockedError"):

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from mmlearn import prose
-from mmlearn.course import list_notebooks
+from mmlearn.course.run import list_notebooks
 
 NOTEBOOKS = list_notebooks()
 

@@ -1,11 +1,11 @@
-"""The offline site's builder (mmlearn.site), without a browser: browser_tests/ opens the result in Chromium."""
+"""The offline site's builder (mmlearn.course.site), without a browser: browser_tests/ opens the result in Chromium."""
 import re
 
 import nbformat
 import pytest
 
-from mmlearn import site
-from mmlearn.course import list_notebooks
+from mmlearn.course import site
+from mmlearn.course.run import list_notebooks
 
 WIDGET = "application/vnd.jupyter.widget-view+json"
 

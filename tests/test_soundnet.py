@@ -7,6 +7,7 @@ import torch
 import torch.nn.functional as F
 
 from mmlearn import soundnet as sn
+from mmlearn.core import save_checkpoint
 
 
 @pytest.mark.parametrize("n_samples", [16_000, 24_000, 32_000])
@@ -104,7 +105,7 @@ def test_the_probe_tests_each_clip_once_in_its_own_fold_and_never_trains_on_it(m
 def test_the_shipped_student_is_verified_and_a_corrupted_copy_refused(tmp_path):
     student = sn.SoundNetStudent(5, 4)
     path = tmp_path / "student.pt"
-    sn.save_student(student, path)
+    save_checkpoint(student, path)
     loaded = sn.load_student(path)
     assert all(torch.equal(a, b) for a, b in zip(student.state_dict().values(), loaded.state_dict().values()))
     data = bytearray(path.read_bytes())
@@ -122,7 +123,7 @@ def test_the_teachers_learn_place_and_shapes_from_labelled_images():
     world = World()
     scenes = world.split("train", 600, language=False).scenes
     grid = backbone.cached_features(world, "train", 600)[0]
-    objects, places = sn.train_teachers(grid, scenes, steps=150)(grid)
+    objects, places = sn.train_teachers(grid, scenes, steps=150)[0](grid)
     assert (places.argmax(1).numpy() == scenes.place).mean() > 0.95
     in_frame = [int(k) in set(scenes.shape[i][scenes.present[i]]) for i, k in enumerate(objects.argmax(1))]
     assert np.mean(in_frame) > 0.95

@@ -1,6 +1,6 @@
 """The course as a static site that opens from disk, with no network: `make site` -> site/index.html.
 
-    python -m mmlearn.site [--executed results/executed] [--out site]
+    python -m mmlearn.course.site [--executed results/executed] [--out site]
 
 Each executed notebook (`make course` writes them) becomes one page, in course order, with links to the
 previous and next; the README is the front page, under a table of contents. Figures and sounds are
@@ -28,8 +28,8 @@ import sys
 import time
 from pathlib import Path
 
-from .core import ROOT
-from .course import list_notebooks
+from ..core import ROOT
+from .run import list_notebooks
 
 TEMPLATE = Path(__file__).resolve().parent / "site_template"
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
@@ -153,7 +153,7 @@ def build(executed: Path, out: Path) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m mmlearn.site", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m mmlearn.course.site", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--executed", type=Path, default=ROOT / "results" / "executed",
                         help="the executed notebooks (default: results/executed, written by make course)")

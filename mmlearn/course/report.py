@@ -18,7 +18,7 @@ import os
 import time
 from pathlib import Path
 
-from .core import ROOT, profile, write_json
+from ..core import ROOT, profile, write_json
 
 OPS = {">=": operator.ge, ">": operator.gt, "<=": operator.le, "<": operator.lt}
 

@@ -1,35 +1,22 @@
-"""Run the whole course headless, or write the students' copies of the notebooks.
+"""Run the notebooks headless: each in a fresh kernel, timed, its memory measured, its record gathered.
 
-    python -m mmlearn.course run [NOTEBOOK ...] [--profile ci|default|full] [--lecture]
-        Execute every notebook (or the ones named) with nbclient, measure its wall time and the peak
-        memory of its kernel process tree, gather the metrics it recorded (mmlearn.report.record)
-        and print one table; also written to results/course_report.md and .json. Every run trains
-        (a private, empty lecture cache); --lecture uses and fills the lecture cache as `make lab` does
-        (mmlearn.lecture), e.g. to time a lecture's second run.
-    python -m mmlearn.course student OUT/ [NOTEBOOK ...]
-        Write student copies: every block between `### BEGIN SOLUTION` and `### END SOLUTION` becomes
-        `raise NotImplementedError("Exercise NN.k: ...")`, and all outputs are cleared.
+`python -m mmlearn.course run` (mmlearn/course/__main__.py) calls `run_course`; `run_notebook` is one notebook.
 """
 from __future__ import annotations
 
-import argparse
-import json
 import os
-import re
 import shutil
-import sys
 import tempfile
 import threading
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from ..core import ROOT, profile, write_json
 from . import report
-from .core import PROFILES, ROOT, atomic_write, profile, write_json
 
 NOTEBOOKS = ROOT / "notebooks"
 MEMORY_CEILING_MIB = 2048  # COURSE.md §7: every notebook fits in 2 GiB
-BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
 
 
 # ----------------------------------------------------------------------------------------- running
@@ -101,8 +88,10 @@ def list_notebooks(names: list[str] | None = None) -> list[Path]:
     return chosen
 
 
-def run_notebook(path: Path, out_dir: Path, cell_timeout: int = 1800) -> Run:
-    """Execute one notebook in a fresh kernel (cwd = its folder); save the executed copy under out_dir/executed."""
+def run_notebook(path: Path, out_dir: Path, env: dict[str, str] | None = None, cell_timeout: int = 1800) -> Run:
+    """Execute one notebook in a fresh kernel (cwd = its folder); save the executed copy under out_dir/executed.
+    The kernel's environment is this process's, plus `env`, plus where its record() writes (this process's
+    own environment is left as it was)."""
     import nbformat
     from nbclient import NotebookClient
     from traitlets.config import Config
@@ -111,8 +100,7 @@ def run_notebook(path: Path, out_dir: Path, cell_timeout: int = 1800) -> Run:
 
     nb = nbformat.read(path, as_version=4)
     budget = nb.metadata.get("mmlearn", {}).get("budget_s")
-    os.environ["MMLEARN_NOTEBOOK"] = path.stem
-    os.environ["MMLEARN_RESULTS"] = str(out_dir)
+    kernel_env = {**os.environ, **(env or {}), "MMLEARN_NOTEBOOK": path.stem, "MMLEARN_RESULTS": str(out_dir)}
     stale = out_dir / f"{path.stem}.json"
     stale.unlink(missing_ok=True)
 
@@ -129,7 +117,7 @@ def run_notebook(path: Path, out_dir: Path, cell_timeout: int = 1800) -> Run:
     start = time.perf_counter()
     with PeakMemory() as memory:
         try:
-            client.execute()
+            client.execute(env=kernel_env)
         except CellExecutionError as exc:
             error = f"{exc.ename}: {exc.evalue}".strip()
         except (CellTimeoutError, DeadKernelError, RuntimeError) as exc:  # RuntimeError: kernel did not start
@@ -200,13 +188,14 @@ def format_markdown(rows: list[list[str]]) -> str:
     return "\n".join(out)
 
 
-def run_course(names: list[str] | None, out_dir: Path) -> list[Run]:
+def run_course(names: list[str] | None, out_dir: Path, env: dict[str, str] | None = None) -> list[Run]:
+    """Run the notebooks named (default: all) in order, print the course report and write it to out_dir."""
     out_dir.mkdir(parents=True, exist_ok=True)
     runs = []
     paths = list_notebooks(names)
     for i, path in enumerate(paths, start=1):
         print(f"[{i}/{len(paths)}] {path.name} ...", flush=True)
-        run = run_notebook(path, out_dir)
+        run = run_notebook(path, out_dir, env)
         print(f"      {run.seconds:.1f} s, {run.peak_mib:.0f} MiB, {'pass' if run.ok else 'FAIL: ' + '; '.join(run.problems)}",
               flush=True)
         runs.append(run)
@@ -216,129 +205,3 @@ def run_course(names: list[str] | None, out_dir: Path) -> list[Run]:
     write_json(out_dir / "course_report.json", [asdict(r) | {"ok": r.ok} for r in runs], indent=2)
     print(f"\n{heading}\n\n{format_text(rows)}\n\n(Markdown: {out_dir / 'course_report.md'})")
     return runs
-
-
-# ----------------------------------------------------------------------------------------- student copies
-def exercise_title(block: list[str]) -> str:
-    """The first line of the solution's docstring or comment, to name the exercise."""
-    for line in block:
-        text = line.strip()
-        if text.startswith("#"):
-            text = text.lstrip("#").strip()
-        elif text[:3] in ('"""', "'''"):
-            text = text[3:].split(text[:3])[0].strip()
-        else:
-            continue
-        if text:
-            return text
-    return "write your solution here"
-
-
-EXERCISE_HEADING = re.compile(r"^#+\s*Exercise\s+(\d+\.\d+)", re.MULTILINE)  # "### Exercise 02.2 — ..."
-
-
-def strip_solutions(source: str, exercise_prefix: str, first_number: int, where: str = "",
-                    labels: list[str] | None = None) -> tuple[str, int]:
-    """Replace each solution block of one cell; return the new source and how many blocks were replaced.
-    Block k is labelled labels[k] (the numbers of the exercise headings above it) when given, else
-    exercise_prefix.(first_number + k)."""
-    labels = list(labels or [])
-    out, block, indent, count = [], None, "", 0
-    for line in source.splitlines():
-        text = line.strip()
-        if text == BEGIN:
-            if block is not None:
-                raise ValueError(f"{where}: '{BEGIN}' inside another solution block")
-            block, indent = [], line[: len(line) - len(line.lstrip())]
-        elif text == END:
-            if block is None:
-                raise ValueError(f"{where}: '{END}' without a '{BEGIN}'")
-            title = exercise_title(block)
-            label = labels[count] if count < len(labels) else f"{exercise_prefix}.{first_number + count}"
-            message = json.dumps(f"Exercise {label}: {title}", ensure_ascii=False)
-            out.append(f"{indent}raise NotImplementedError({message})")
-            block, count = None, count + 1
-        elif block is not None:
-            block.append(line)
-        else:
-            out.append(line)
-    if block is not None:
-        raise ValueError(f"{where}: '{BEGIN}' is never closed by '{END}'")
-    return "\n".join(out), count
-
-
-def student_copy(nb, prefix: str, name: str = "notebook"):
-    """A copy of the notebook with solutions replaced and outputs cleared; returns (copy, number of exercises)."""
-    import copy
-
-    nb = copy.deepcopy(nb)
-    count, headings = 0, []   # headings: numbers of "Exercise NN.k" headings not yet matched to a solution
-    for index, cell in enumerate(nb.cells):
-        if cell.cell_type != "code":
-            headings += EXERCISE_HEADING.findall(cell.source)
-            continue
-        cell.source, n = strip_solutions(cell.source, prefix, count + 1, where=f"{name}, cell {index}",
-                                         labels=headings)
-        headings = headings[n:]
-        count += n
-        cell.outputs, cell.execution_count = [], None
-    return nb, count
-
-
-def write_student_copies(out_dir: Path, names: list[str] | None = None) -> list[Path]:
-    import nbformat
-
-    out_dir.mkdir(parents=True, exist_ok=True)
-    written = []
-    for path in list_notebooks(names):
-        nb = nbformat.read(path, as_version=4)
-        prefix = re.match(r"\d+", path.stem).group(0)
-        copy, count = student_copy(nb, prefix, path.name)
-        target = out_dir / path.name
-        with atomic_write(target) as tmp:
-            nbformat.write(copy, tmp)
-        print(f"{target}: {count} exercise(s)")
-        written.append(target)
-    return written
-
-
-# ----------------------------------------------------------------------------------------- command line
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m mmlearn.course", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub = parser.add_subparsers(dest="command", required=True)
-    run = sub.add_parser("run", help="execute the notebooks and print the course report")
-    run.add_argument("notebooks", nargs="*", help="which notebooks (default: all), e.g. 00 or 01_retrieval")
-    run.add_argument("--profile", choices=PROFILES, help="budget profile (default: $MMLEARN_PROFILE or 'default')")
-    run.add_argument("--out", type=Path, default=None, help="results folder (default: results/)")
-    run.add_argument("--lecture", action="store_true",
-                     help="load what an earlier run trained (lecture mode) instead of always training")
-    student = sub.add_parser("student", help="write student copies of the notebooks")
-    student.add_argument("out", type=Path, help="folder for the student notebooks")
-    student.add_argument("notebooks", nargs="*", help="which notebooks (default: all)")
-    args = parser.parse_args(argv)
-
-    if args.command == "student":
-        write_student_copies(args.out, args.notebooks)
-        return 0
-    if args.profile:
-        os.environ["MMLEARN_PROFILE"] = args.profile
-    saved = {name: os.environ.get(name) for name in ("MMLEARN_LECTURE_CACHE", "MMLEARN_RETRAIN")}
-    private = None if args.lecture else tempfile.mkdtemp(prefix="mmlearn-lecture-")
-    if private:  # the kernels inherit this: train every time, into a private folder removed afterwards
-        os.environ["MMLEARN_LECTURE_CACHE"], os.environ["MMLEARN_RETRAIN"] = private, "1"
-    try:
-        runs = run_course(args.notebooks, (args.out or report.results_dir()).resolve())
-    finally:
-        if private:
-            shutil.rmtree(private, ignore_errors=True)
-            for name, value in saved.items():
-                if value is None:
-                    os.environ.pop(name, None)
-                else:
-                    os.environ[name] = value
-    return 0 if all(r.ok for r in runs) else 1
-
-
-if __name__ == "__main__":
-    sys.exit(main())
