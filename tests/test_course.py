@@ -119,6 +119,8 @@ def test_run_notebook_measures_time_memory_and_collects_the_record(tmp_path, mon
     assert dict(os.environ) == before                                     # the kernel's environment, not ours
     assert run.seconds > 0.5 and run.peak_mib > 400
     assert run.record["metrics"] == {"acc": 0.8, "probe": 7.0}
+    [cell] = run.cells                                                    # where the time went, cell by cell
+    assert cell["cell"] == 0 and 0.5 < cell["seconds"] <= run.seconds and cell["source"].startswith("import numpy")
     assert run.problems == ["missed bar(s)"]
     executed = nbformat.read(tmp_path / "results" / "executed" / "97_probe.ipynb", as_version=4)
     assert NotebookNotary().check_signature(executed)                     # signed: opened trusted
@@ -173,3 +175,15 @@ def test_every_cell_of_a_notebook_has_its_own_id(path):
     ids = [cell.get("id") for cell in json.loads(path.read_text(encoding="utf-8"))["cells"]]
     duplicated = sorted({i for i in ids if ids.count(i) > 1})
     assert not duplicated, f"{path.name}: cell ids used more than once: {duplicated}"
+
+
+def test_a_notebook_near_its_budget_is_flagged_and_its_slowest_cells_listed():
+    cells = [{"cell": 3, "seconds": 20.0, "source": "train()"}, {"cell": 1, "seconds": 60.0, "source": "fit()"},
+             {"cell": 2, "seconds": 1.0, "source": "plot()"}]
+    near = runner.Run("05_x", 85.0, 100, 100, record={"metrics": {}, "bars": {}, "passed": {}}, cells=cells)
+    easy = runner.Run("06_y", 50.0, 100, 100, record={"metrics": {}, "bars": {}, "passed": {}})
+    assert runner.table_rows([near])[0][-1] == "pass (85% of its budget: little headroom)"
+    assert runner.table_rows([easy])[0][-1] == "pass"
+    rows = runner.slowest_cells([near, easy], top=2)
+    assert rows == [["05_x", "1", "60.0", "74%", "fit()"], ["05_x", "3", "20.0", "25%", "train()"]]
+    assert "first line" in runner.format_markdown(rows, runner.CELL_HEADER).splitlines()[0]

@@ -31,6 +31,12 @@ class Run:
     error: str | None = None
     record: dict | None = None
     problems: list[str] = field(default_factory=list)
+    cells: list[dict] = field(default_factory=list)   # {"cell", "seconds", "source"}: where the time went
+
+    @property
+    def share(self) -> float | None:
+        """The share of its time budget the notebook used (None without a budget)."""
+        return self.seconds / self.budget_s if self.budget_s else None
 
     @property
     def ok(self) -> bool:
@@ -68,6 +74,26 @@ class PeakMemory:
     def __exit__(self, *exc):
         self._stop.set()
         self._thread.join()
+
+
+WARN_SHARE = 0.8   # a notebook over 80 % of its budget is flagged: a slower laptop would miss it
+
+
+def cell_seconds(nb) -> list[dict]:
+    """Each executed code cell's wall time, from the timestamps nbclient records in its metadata
+    (iopub.execute_input -> shell.execute_reply): [{"cell": index, "seconds": s, "source": first line}]."""
+    from datetime import datetime
+
+    out = []
+    for index, cell in enumerate(nb.cells):
+        stamps = cell.get("metadata", {}).get("execution", {})
+        if cell.cell_type != "code" or not {"iopub.execute_input", "shell.execute_reply"} <= set(stamps):
+            continue
+        start, end = (datetime.fromisoformat(stamps[k].replace("Z", "+00:00"))
+                      for k in ("iopub.execute_input", "shell.execute_reply"))
+        first = next((line.strip() for line in cell.source.splitlines() if line.strip()), "")
+        out.append({"cell": index, "seconds": (end - start).total_seconds(), "source": first[:70]})
+    return out
 
 
 def list_notebooks(names: list[str] | None = None) -> list[Path]:
@@ -134,7 +160,7 @@ def run_notebook(path: Path, out_dir: Path, env: dict[str, str] | None = None, c
         record = report.load(path.stem, out_dir)
     except ValueError as exc:  # a corrupt results file: name it in the report, do not crash the course run
         record, error = None, error or str(exc)
-    run = Run(path.stem, seconds, memory.peak_bytes / 2**20, budget, error, record)
+    run = Run(path.stem, seconds, memory.peak_bytes / 2**20, budget, error, record, cells=cell_seconds(nb))
     if run.record is not None and not run.record["ok"]:
         run.problems.append("missed bar(s)")  # record() then raised: that AssertionError is the error
     elif error:
@@ -168,22 +194,40 @@ def table_rows(runs: list[Run]) -> list[list[str]]:
                 name,
                 shown,
                 (f"{bar[0]} {bar[1]:g}" if bar else "") + mark,
-                ("pass" if run.ok else "FAIL: " + "; ".join(run.problems)) if first else "",
+                (verdict(run)) if first else "",
             ])
     return rows
 
 
+def verdict(run: Run) -> str:
+    text = "pass" if run.ok else "FAIL: " + "; ".join(run.problems)
+    if run.share is not None and run.share > WARN_SHARE and not any("time budget" in p for p in run.problems):
+        text += f" ({run.share:.0%} of its budget: little headroom)"
+    return text
+
+
+def slowest_cells(runs: list[Run], top: int = 5) -> list[list[str]]:
+    """Per notebook, its slowest cells first: [notebook, cell, seconds, share of the notebook's time, first line]."""
+    rows = []
+    for run in runs:
+        total = sum(c["seconds"] for c in run.cells) or 1.0
+        for c in sorted(run.cells, key=lambda c: -c["seconds"])[:top]:
+            rows.append([run.notebook, str(c["cell"]), f"{c['seconds']:.1f}", f"{c['seconds'] / total:.0%}", c["source"]])
+    return rows
+
+
+CELL_HEADER = ["notebook", "cell", "seconds", "share", "first line"]
 HEADER = ["notebook", "seconds", "budget s", "peak MiB", "metric", "value", "bar", "result"]
 
 
-def format_text(rows: list[list[str]]) -> str:
-    widths = [max(len(r[i]) for r in [HEADER] + rows) for i in range(len(HEADER))]
+def format_text(rows: list[list[str]], header: list[str] = HEADER) -> str:
+    widths = [max(len(r[i]) for r in [header] + rows) for i in range(len(header))]
     line = lambda r: "  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip()  # noqa: E731
-    return "\n".join([line(HEADER), line(["-" * w for w in widths])] + [line(r) for r in rows])
+    return "\n".join([line(header), line(["-" * w for w in widths])] + [line(r) for r in rows])
 
 
-def format_markdown(rows: list[list[str]]) -> str:
-    out = ["| " + " | ".join(HEADER) + " |", "|" + "|".join(["---"] * len(HEADER)) + "|"]
+def format_markdown(rows: list[list[str]], header: list[str] = HEADER) -> str:
+    out = ["| " + " | ".join(header) + " |", "|" + "|".join(["---"] * len(header)) + "|"]
     out += ["| " + " | ".join(c.replace("|", "\\|") for c in r) + " |" for r in rows]
     return "\n".join(out)
 
@@ -201,7 +245,10 @@ def run_course(names: list[str] | None, out_dir: Path, env: dict[str, str] | Non
         runs.append(run)
     rows = table_rows(runs)
     heading = f"Course report — profile `{profile()}`, {os.cpu_count()} CPU cores, {time.strftime('%Y-%m-%d %H:%M')}"
-    (out_dir / "course_report.md").write_text(f"{heading}\n\n{format_markdown(rows)}\n")
+    cells = slowest_cells(runs)
+    (out_dir / "course_report.md").write_text(f"{heading}\n\n{format_markdown(rows)}\n\n## Where the time went: the "
+                                              f"slowest cells\n\n{format_markdown(cells, CELL_HEADER)}\n")
     write_json(out_dir / "course_report.json", [asdict(r) | {"ok": r.ok} for r in runs], indent=2)
-    print(f"\n{heading}\n\n{format_text(rows)}\n\n(Markdown: {out_dir / 'course_report.md'})")
+    print(f"\n{heading}\n\n{format_text(rows)}\n\nThe slowest cells:\n{format_text(cells, CELL_HEADER)}\n\n"
+          f"(Markdown: {out_dir / 'course_report.md'})")
     return runs
