@@ -8,13 +8,14 @@ readers raise `DatasetFormatError` naming the file and the problem, writers are 
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+import io
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
-from .core import DATA, DatasetFormatError, atomic_set, finish_interrupted_write, path_inside, read_json
+from .core import DATA, DatasetFormatError, atomic_set, finish_interrupted_write, path_inside, read_json, read_text
 from .world.sounds import SAMPLE_RATE
 from .world.speech import Utterance
 
@@ -25,15 +26,25 @@ ESC50_COLUMNS = ["filename", "fold", "target", "category", "esc10", "src_file", 
 
 @dataclass
 class SoundData:
-    """Labelled clips as read from ESC-50: paths, folds (1-5), integer targets and category names."""
+    """Labelled clips as read from ESC-50: paths, folds (1-5), integer targets and category names; `esc10`, the
+    release's column marking the 400 clips of its ESC-10 subset (`esc10_only()` selects them)."""
 
     paths: list[Path]
     folds: list[int]
     targets: list[int]
     categories: list[str]
+    esc10: list[bool] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.paths)
+
+    def esc10_only(self) -> "SoundData":
+        """The ESC-10 subset (its 10 categories keep their ESC-50 targets and names)."""
+        if not self.esc10:
+            raise ValueError("this CSV has no esc10 column: ESC-10 cannot be selected")
+        keep = [i for i, flag in enumerate(self.esc10) if flag]
+        pick = lambda xs: [xs[i] for i in keep]  # noqa: E731
+        return SoundData(pick(self.paths), pick(self.folds), pick(self.targets), self.categories, [True] * len(keep))
 
     def load(self, sample_rate: int | None = None) -> np.ndarray:
         """All clips as (N, samples) float32 mono.
@@ -148,7 +159,7 @@ def read_esc50(root: str | Path, check_files: bool = True) -> SoundData:
         raise DatasetFormatError(f"{meta}: missing column(s) {missing} (the header is {header})")
     if not rows:
         raise DatasetFormatError(f"{meta}: has a header but no rows (no clips listed)")
-    paths, folds, targets, names, first = [], [], [], {}, {}
+    paths, folds, targets, esc10, names, first = [], [], [], [], {}, {}
     for line, row in enumerate(rows, start=2):
         if None in row or any(row[c] is None for c in ("filename", "fold", "target", "category")):
             raise DatasetFormatError(f"{meta}, line {line}: {len(header)} columns expected, the row has a different number")
@@ -167,11 +178,15 @@ def read_esc50(root: str | Path, check_files: bool = True) -> SoundData:
         path = path_inside(f"{meta}, line {line}", root / "audio", row["filename"], "filename")
         if check_files and not path.is_file():
             raise DatasetFormatError(f"{meta}, line {line}: audio file {path} is not there")
+        if "esc10" in header:
+            if row["esc10"] not in ("True", "False"):
+                raise DatasetFormatError(f"{meta}, line {line}: esc10 should be True or False, got {row['esc10']!r}")
+            esc10.append(row["esc10"] == "True")
         paths.append(path)
         folds.append(fold)
         targets.append(target)
     categories = [names.get(t, f"class {t}") for t in range(max(names, default=-1) + 1)]
-    return SoundData(paths, folds, targets, categories)
+    return SoundData(paths, folds, targets, categories, esc10)
 
 
 # ----------------------------------------------------------------------------------------- shipped speech
@@ -204,35 +219,65 @@ def read_speech(folder: str | Path = SPEECH_DIR) -> tuple[Utterance, ...]:
 @dataclass
 class SoundBoxes:
     """Where the sound comes from, per clip: boxes (x0, y0, x1, y1) as fractions of the frame's width and
-    height, one list per clip (several boxes: several sources, or several annotators for Flickr-SoundNet)."""
+    height, one list per clip (several boxes: several sources, or several annotators for Flickr-SoundNet).
+    `degenerate` counts the published boxes that paint nothing on the evaluators' map once clipped to the frame
+    (a point, a line, a box outside the frame, VGG-SS's -2.88e16 sentinel): dropped, as the evaluators do, so a
+    clip may be left with no box."""
 
     files: list[str]
     boxes: list[list[tuple[float, float, float, float]]]
     classes: list[str]
+    degenerate: int = 0
 
     def __len__(self) -> int:
         return len(self.files)
 
 
-def _box(where, values, scale: float) -> tuple[float, float, float, float]:
+def _box(where, values, frame: float) -> tuple[float, float, float, float] | None:
+    """One published box in units of `frame` -> fractions of the frame clipped to it as the evaluators clip
+    (LVS: int(224 * max(x, 0)) and slicing; EZ-VSL: np.clip(bbox, 0, 1)), or None when it paints nothing.
+    A coordinate far outside the frame that is not the sentinel means another unit: refused."""
     if (not isinstance(values, (list, tuple)) or len(values) != 4
             or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)):
         raise DatasetFormatError(f"{where}: a box is four numbers [x0, y0, x1, y1], got {values!r}")
-    x0, y0, x1, y1 = (float(v) / scale for v in values)
-    if not (x0 < x1 and y0 < y1):
-        raise DatasetFormatError(f"{where}: box {values!r} is empty or inverted (needs x0 < x1 and y0 < y1)")
-    clip = lambda v: min(max(v, 0.0), 1.0)  # noqa: E731 - the evaluators clip to the frame too
-    return clip(x0), clip(y0), clip(x1), clip(y1)
+    fractions = [float(v) / frame for v in values]
+    if any(f > 1.5 or -SENTINEL_BELOW < f < -0.5 for f in fractions):
+        unit = "fractions of the frame" if frame == 1.0 else f"pixels of a {frame:g}-pixel frame"
+        raise DatasetFormatError(f"{where}: box {values!r} lies far outside the frame: the file should hold {unit} "
+                                 "(is it in other units?)")
+    x0, y0, x1, y1 = (min(max(f, 0.0), 1.0) for f in fractions)
+    return (x0, y0, x1, y1) if x0 < x1 and y0 < y1 else None
+
+
+SENTINEL_BELOW = 1e6   # VGG-SS marks a lost coordinate with -2.8823037615171176e+16: the evaluators clip it to 0
+
+
+def _boxes(where, boxes, frame: float, counts: dict) -> list[tuple[float, float, float, float]]:
+    """A clip's published boxes -> the ones that paint something (where(j) names box j); counts the rest."""
+    kept = [b for b in (_box(where(j), values, frame) for j, values in enumerate(boxes)) if b is not None]
+    counts["degenerate"] += len(boxes) - len(kept)
+    counts["clips"] += len(kept) < len(boxes)
+    counts["empty"] += not kept
+    return kept
+
+
+def _say_degenerate(path, counts: dict) -> None:
+    if counts["degenerate"]:
+        print(f"{path}: {counts['degenerate']} box(es) in {counts['clips']} clip(s) paint nothing once clipped to the "
+              f"frame (a point, a line, outside the frame, or a lost coordinate): dropped, as the published evaluators "
+              f"paint nothing for them; {counts['empty']} clip(s) are left with no box")
 
 
 def read_vggss(path: str | Path) -> SoundBoxes:
     """VGG-Sound Source's annotation file (vggss.json): a list of {"file", "class", "bbox": [[x0, y0, x1, y1],
-    ...]} with coordinates already as fractions of the frame (the evaluators clip them to [0, 1])."""
+    ...]} with coordinates as fractions of the frame. Read as the published evaluators read it: coordinates
+    clipped to the frame, and the release's degenerate boxes (18 in 18 clips of its 5,158: points, lines and the
+    -2.88e16 sentinel) dropped and counted, keeping their clips."""
     path = Path(path)
     data = read_json(path)
     if not isinstance(data, list):
         raise DatasetFormatError(f"{path}: should be a JSON list of clips, got {type(data).__name__}")
-    out, first = SoundBoxes([], [], []), {}
+    out, first, counts = SoundBoxes([], [], []), {}, {"degenerate": 0, "clips": 0, "empty": 0}
     for i, entry in enumerate(data):
         if not isinstance(entry, dict) or "file" not in entry or "bbox" not in entry:
             raise DatasetFormatError(f"{path}: [{i}] should be an object with 'file' and 'bbox'")
@@ -244,45 +289,72 @@ def read_vggss(path: str | Path) -> SoundBoxes:
         if not isinstance(entry["bbox"], list) or not entry["bbox"]:
             raise DatasetFormatError(f"{path}: [{i}].bbox should be a non-empty list of boxes")
         out.files.append(entry["file"])
-        out.boxes.append([_box(f"{path}: [{i}].bbox[{j}]", b, 1.0) for j, b in enumerate(entry["bbox"])])
+        out.boxes.append(_boxes(lambda j: f"{path}: [{i}].bbox[{j}]", entry["bbox"], 1.0, counts))
         out.classes.append(str(entry.get("class", "")))
+    out.degenerate = counts["degenerate"]
+    _say_degenerate(path, counts)
     return out
 
 
 FLICKR_FRAME = 256  # Flickr-SoundNet's boxes are in pixels of a 256 x 256 frame
 
 
-def read_flickr_soundnet(folder: str | Path) -> SoundBoxes:
+def read_test_list(path: str | Path) -> list[str]:
+    """A test list as LVS and EZ-VSL publish it (metadata/flickr_test.csv, vggss_test.csv): one clip per line,
+    its id first (more comma-separated fields may follow; CRLF line ends as released)."""
+    import csv
+
+    path = Path(path)
+    ids = [row[0].strip() for row in csv.reader(io.StringIO(read_text(path, "a test list"), newline=""))
+           if row and row[0].strip()]
+    if not ids:
+        raise DatasetFormatError(f"{path}: no clip ids (expected one clip per line, its id first)")
+    return ids
+
+
+def read_flickr_soundnet(folder: str | Path, test_list: str | Path | list[str] | None = None) -> SoundBoxes:
     """Flickr-SoundNet's test annotations: one XML file per clip (<clip id>.xml) in `folder`. As the public
     evaluators read them: each `bbox` element two levels under the root (one per annotator) holds a first
-    child they skip, then xmin, ymin, xmax, ymax in pixels of a 256 x 256 frame."""
+    child they skip, then xmin, ymin, xmax, ymax in pixels of a 256 x 256 frame. `test_list` picks the clips:
+    the standard test set is LVS's metadata/flickr_test.csv (a path to it, or a list of ids; the papers say 250
+    clips, the file as published lists 249); without it, every XML in the folder."""
     import xml.etree.ElementTree as ET
 
     folder = Path(folder)
     if not folder.is_dir():
         raise DatasetFormatError(f"{folder}: no such folder (expected Flickr-SoundNet's annotation folder of .xml files)")
-    out = SoundBoxes([], [], [])
-    for file in sorted(folder.glob("*.xml")):
+    if test_list is None:
+        files = sorted(folder.glob("*.xml"))
+    else:
+        ids = read_test_list(test_list) if isinstance(test_list, (str, Path)) else list(test_list)
+        files = [folder / f"{clip}.xml" for clip in ids]
+        missing = [f.name for f in files if not f.is_file()]
+        if missing:
+            raise DatasetFormatError(f"{folder}: {len(missing)} clip(s) of the test list have no annotation file: "
+                                     f"{', '.join(missing[:5])}{' ...' if len(missing) > 5 else ''}")
+    out, counts = SoundBoxes([], [], []), {"degenerate": 0, "clips": 0, "empty": 0}
+    for file in files:
         try:
             root = ET.parse(file).getroot()
         except ET.ParseError as error:
             raise DatasetFormatError(f"{file}: not valid XML ({error})") from None
-        boxes = []
+        published = []
         for k, bbox in enumerate(b for child in root for b in child if b.tag == "bbox"):
             values = [c.text for c in list(bbox)[1:5]]
             try:
-                numbers = [int(v) for v in values]
+                published.append([int(v) for v in values])
             except (TypeError, ValueError):
                 raise DatasetFormatError(f"{file}: bbox {k} should hold integer pixel coordinates after its first "
                                          f"child, got {values!r}") from None
-            boxes.append(_box(f"{file}: bbox {k}", numbers, FLICKR_FRAME))
-        if not boxes:
+        if not published:
             raise DatasetFormatError(f"{file}: no <bbox> element (expected one per annotator, two levels under the root)")
         out.files.append(file.stem)
-        out.boxes.append(boxes)
+        out.boxes.append(_boxes(lambda j: f"{file}: bbox {j}", published, FLICKR_FRAME, counts))
         out.classes.append("")
     if not out.files:
         raise DatasetFormatError(f"{folder}: no .xml annotation files")
+    out.degenerate = counts["degenerate"]
+    _say_degenerate(folder, counts)
     return out
 
 
@@ -309,24 +381,24 @@ def read_avspeech(path: str | Path) -> list[FaceTrack]:
     if not path.is_file():
         raise DatasetFormatError(f"{path}: no such file (expected AVSpeech's avspeech_train.csv or avspeech_test.csv)")
     tracks = []
-    with open(path, newline="", encoding="utf-8") as f:
-        for line, row in enumerate(csv.reader(f), start=1):
-            if not row or not "".join(row).strip():
-                continue
-            if len(row) != 5:
-                raise DatasetFormatError(f"{path}: line {line} has {len(row)} fields; AVSpeech lines are "
-                                         f"'YouTube ID,start,end,x,y' (got {','.join(row)!r})")
-            try:
-                start, end, x, y = (float(v) for v in row[1:])
-            except ValueError:
-                raise DatasetFormatError(f"{path}: line {line}: start, end, x, y should be numbers, got {row[1:]!r}"
-                                         + (" (AVSpeech's files have no header line)" if line == 1 else "")) from None
-            if not end > start >= 0:
-                raise DatasetFormatError(f"{path}: line {line}: the segment [{start}, {end}] is empty or negative")
-            if not (0 <= x <= 1 and 0 <= y <= 1):
-                raise DatasetFormatError(f"{path}: line {line}: the face centre ({x}, {y}) should be fractions of the "
-                                         "frame, between 0 and 1")
-            tracks.append(FaceTrack(row[0].strip(), start, end, x, y))
+    rows = csv.reader(io.StringIO(read_text(path, "an AVSpeech CSV"), newline=""))
+    for line, row in enumerate(rows, start=1):
+        if not row or not "".join(row).strip():
+            continue
+        if len(row) != 5:
+            raise DatasetFormatError(f"{path}: line {line} has {len(row)} fields; AVSpeech lines are "
+                                     f"'YouTube ID,start,end,x,y' (got {','.join(row)!r})")
+        try:
+            start, end, x, y = (float(v) for v in row[1:])
+        except ValueError:
+            raise DatasetFormatError(f"{path}: line {line}: start, end, x, y should be numbers, got {row[1:]!r}"
+                                     + (" (AVSpeech's files have no header line)" if line == 1 else "")) from None
+        if not end > start >= 0:
+            raise DatasetFormatError(f"{path}: line {line}: the segment [{start}, {end}] is empty or negative")
+        if not (0 <= x <= 1 and 0 <= y <= 1):
+            raise DatasetFormatError(f"{path}: line {line}: the face centre ({x}, {y}) should be fractions of the "
+                                     "frame, between 0 and 1")
+        tracks.append(FaceTrack(row[0].strip(), start, end, x, y))
     if not tracks:
         raise DatasetFormatError(f"{path}: no segments")
     return tracks
@@ -340,7 +412,7 @@ class SpeakerClip:
     speaker: str
     video: str
     clip: str
-    video_path: Path
+    video_path: Path | None        # None for an audio-only release (VoxCeleb2's aac/ tree alone)
     audio_path: Path
     text: str = ""
 
@@ -348,14 +420,15 @@ class SpeakerClip:
 AUDIO_SUFFIXES = (".m4a", ".wav", ".flac")
 
 
-def read_voxceleb2(video_root: str | Path, audio_root: str | Path | None = None) -> list[SpeakerClip]:
+def read_voxceleb2(video_root: str | Path | None, audio_root: str | Path | None = None) -> list[SpeakerClip]:
     """VoxCeleb2 as released: <video_root>/<speaker id>/<YouTube id>/<clip>.mp4 (e.g. dev/mp4/id00012/
     21Uxsk56VDQ/00001.mp4), the audio in a parallel tree <audio_root>/<speaker>/<video>/<clip>.m4a (dev/aac/...).
-    Without audio_root, the audio is read from the .mp4 itself. A clip whose audio file is missing is an error
-    that names it."""
+    Without audio_root, the audio is read from the .mp4 itself; without video (video_root None, or a root that
+    holds only audio: the vox2_dev_aac.zip download that clovaai/voxceleb_trainer uses), the clips are audio-only
+    (video_path None). A clip whose audio file is missing is an error that names it."""
+    if video_root is None or not any(Path(video_root).glob("*/*/*.mp4")):
+        return _voxceleb2_audio(Path(audio_root if video_root is None else video_root))
     video_root = Path(video_root)
-    if not video_root.is_dir():
-        raise DatasetFormatError(f"{video_root}: no such folder (expected VoxCeleb2's mp4/ tree: <speaker>/<video>/<clip>.mp4)")
     clips = []
     for mp4 in sorted(video_root.glob("*/*/*.mp4")):
         speaker, video = mp4.parent.parent.name, mp4.parent.name
@@ -367,9 +440,19 @@ def read_voxceleb2(video_root: str | Path, audio_root: str | Path | None = None)
                                          f"{{{','.join(AUDIO_SUFFIXES)}}}")
             audio = found[0]
         clips.append(SpeakerClip(speaker, video, mp4.stem, mp4, audio))
+    return clips
+
+
+def _voxceleb2_audio(root: Path) -> list[SpeakerClip]:
+    if not root.is_dir():
+        raise DatasetFormatError(f"{root}: no such folder (expected VoxCeleb2's mp4/ or aac/ tree: "
+                                 "<speaker>/<video>/<clip>.mp4 or .m4a)")
+    clips = [SpeakerClip(a.parent.parent.name, a.parent.name, a.stem, None, a)
+             for a in sorted(p for s in AUDIO_SUFFIXES for p in root.glob(f"*/*/*{s}"))]
     if not clips:
-        raise DatasetFormatError(f"{video_root}: no clips at <speaker>/<video>/<clip>.mp4 (is this the mp4/ folder of "
-                                 "VoxCeleb2's dev or test split?)")
+        raise DatasetFormatError(f"{root}: no clips at <speaker>/<video>/<clip>.mp4, nor audio at "
+                                 f"<speaker>/<video>/<clip>{{{','.join(AUDIO_SUFFIXES)}}} (is this the mp4/ or aac/ folder "
+                                 "of VoxCeleb2's dev or test split?)")
     return clips
 
 
@@ -385,7 +468,7 @@ def read_lrs3(root: str | Path) -> list[SpeakerClip]:
         txt = mp4.with_suffix(".txt")
         if not txt.is_file():
             raise DatasetFormatError(f"{mp4}: its transcript {txt.name} is missing")
-        first = txt.read_text(encoding="utf-8").splitlines()[:1]
+        first = read_text(txt, "an LRS3 transcript").splitlines()[:1]
         if not first or not first[0].startswith("Text:"):
             raise DatasetFormatError(f"{txt}: the first line should be 'Text:  <transcript>', got {first[0][:60] if first else ''!r}")
         video = mp4.parent.name

@@ -21,6 +21,7 @@ import hashlib
 import json
 import os
 import random
+import re
 import shutil
 import sys
 from contextlib import contextmanager
@@ -36,6 +37,10 @@ DATA = ROOT / "data"                            # shipped assets: backbone weigh
 
 class DatasetFormatError(ValueError):
     """A dataset file is not in the format its reader expects; the message names the file and the problem."""
+
+
+class ChecksumMismatch(ValueError):
+    """A file exists but is not the one its recorded sha256 names (corrupt, changed, or the record is broken)."""
 
 
 def seed_everything(seed: int) -> int:
@@ -168,6 +173,20 @@ def by_profile(ci, default, full=None):
     return {"ci": ci, "default": default, "full": default if full is None else full}[profile()]
 
 
+def remove_stale_temporaries(path: Path) -> list[Path]:
+    """Remove the temporary files `atomic_write` left beside `path` (.NAME.PID.tmp) when a process was killed
+    mid-write: those whose process is gone (a live writer's file is left alone). Returns what was removed."""
+    import psutil
+
+    removed = []
+    for tmp in path.parent.glob(f".{path.name}.*.tmp"):
+        pid = tmp.name[len(path.name) + 2:-len(".tmp")]
+        if pid.isdigit() and int(pid) != os.getpid() and not psutil.pid_exists(int(pid)):
+            tmp.unlink(missing_ok=True)
+            removed.append(tmp)
+    return removed
+
+
 @contextmanager
 def atomic_write(path):
     """Write a file so that an interruption never leaves half of it: yields a temporary path beside
@@ -178,6 +197,7 @@ def atomic_write(path):
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_temporaries(path)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         yield tmp
@@ -194,6 +214,23 @@ def write_json(path: str | Path, obj, indent: int | None = None) -> Path:
         json.dump(obj, f, indent=indent, allow_nan=False)
         f.write("\n")
     return path
+
+
+def read_text(path: str | Path, what: str) -> str:
+    """A text file's contents (UTF-8, with or without a byte-order mark); a missing, unreadable or non-UTF-8 file
+    raises DatasetFormatError naming it and, for bad bytes, where they are. `what` names the file's role."""
+    path = Path(path)
+    try:
+        return path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise DatasetFormatError(f"{path}: no such file ({what})") from None
+    except IsADirectoryError:
+        raise DatasetFormatError(f"{path}: is a folder, not {what}") from None
+    except UnicodeDecodeError as error:
+        raise DatasetFormatError(f"{path}: not UTF-8 text ({error.reason} at byte {error.start}); {what} is UTF-8 "
+                                 "as published: was it re-saved in another encoding?") from None
+    except OSError as error:
+        raise DatasetFormatError(f"{path}: cannot be read ({error.strerror or error})") from None
 
 
 def read_json(path: str | Path):
@@ -334,18 +371,25 @@ def save_weights(state: dict, path: str | Path) -> str:
 
 
 def verify_weights(path: str | Path, what: str, rebuild: str) -> None:
-    """Check shipped weights against their recorded sha256, after finishing an interrupted save. A missing,
-    changed or unchecksummed file raises FileNotFoundError naming it and saying how to `rebuild` it; nothing
-    is overwritten here."""
-    path = Path(path)
+    """Check shipped weights against their recorded sha256, after finishing an interrupted save. A missing
+    file or checksum raises FileNotFoundError; a folder in its place, a broken checksum record or a file that
+    does not match it raises ChecksumMismatch; each names the file and says how to `rebuild` it. Nothing is
+    overwritten here."""
+    path, record = Path(path), Path(f"{path}.sha256")
     finish_interrupted_write(path.parent)
+    if path.is_dir():
+        raise ChecksumMismatch(f"{what}: {path} is a folder, not a checkpoint file. {rebuild}")
     if not path.exists():
         raise FileNotFoundError(f"{what}: {path} is missing. {rebuild}")
-    if not Path(f"{path}.sha256").exists():
-        raise FileNotFoundError(f"{what}: {path}.sha256 (its recorded checksum) is missing. {rebuild}")
-    if sha256(path) != Path(f"{path}.sha256").read_text().split()[0]:
-        raise FileNotFoundError(f"{what}: {path} does not match its recorded sha256 (corrupt or changed); "
-                                f"it was left as it is. {rebuild}")
+    if not record.is_file():
+        raise FileNotFoundError(f"{what}: {record} (its recorded checksum) is missing. {rebuild}")
+    recorded = (record.read_text(encoding="ascii", errors="replace").split() or [""])[0]
+    if not re.fullmatch(r"[0-9a-f]{64}", recorded):
+        raise ChecksumMismatch(f"{what}: {record} holds no sha256 (expected '<64 hex digits>  {path.name}', got "
+                               f"{recorded[:70]!r}). {rebuild}")
+    if sha256(path) != recorded:
+        raise ChecksumMismatch(f"{what}: {path} does not match its recorded sha256 (corrupt or changed); "
+                               f"it was left as it is. {rebuild}")
 
 
 def load_weights(path: str | Path, what: str) -> dict:
@@ -372,9 +416,16 @@ def save_checkpoint(module: torch.nn.Module, path: str | Path, *, half: bool = F
 
 def load_checkpoint(module: torch.nn.Module, path: str | Path, what: str, rebuild: str) -> torch.nn.Module:
     """The one way a saved module is loaded: `path` is checked against its recorded sha256 (a missing, changed
-    or unchecksummed file raises FileNotFoundError saying how to `rebuild` it, and is never overwritten), read
+    or unchecksummed file raises FileNotFoundError or ChecksumMismatch saying how to `rebuild` it, and is never
+    overwritten), read
     safely (weights only), and copied into `module`, whose own dtype the weights take (float16 ones included).
     Returns the module in eval mode."""
     verify_weights(path, what, rebuild)
-    module.load_state_dict(load_weights(path, f"{what} checkpoint"))
+    state = load_weights(path, f"{what} checkpoint")
+    try:
+        module.load_state_dict(state)
+    except RuntimeError as error:   # other keys or shapes: another architecture's weights
+        first = str(error).strip().splitlines()
+        raise DatasetFormatError(f"{path}: not a {what} checkpoint for this architecture "
+                                 f"({' '.join(first[1:3]).strip()[:200] or first[0][:200]})") from None
     return module.eval()

@@ -17,12 +17,14 @@ with old answers. (The official VQA accuracy is a metric: `mmlearn.metrics.vqa_a
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from .core import DatasetFormatError, atomic_set, atomic_write, finish_interrupted_write, path_inside, read_json, write_json
+from .core import (DatasetFormatError, atomic_set, atomic_write, finish_interrupted_write, path_inside, read_json,
+                   read_text, write_json)
 from .text import tokenize
 
 
@@ -107,6 +109,12 @@ class CaptionData:
         return load_images(self.paths, size)
 
     def subset(self, split: str) -> "CaptionData":
+        """The images of one split (Karpathy files name each image's); an unknown split raises ValueError."""
+        if not self.splits:
+            raise ValueError("these captions name no splits: a COCO captions file is one split already (read "
+                             "captions_val2014.json for 'val'); a Karpathy file names each image's")
+        if split not in self.splits:
+            raise ValueError(f"no image is in split {split!r}; the splits here are {sorted(set(self.splits))}")
         keep = [i for i, s in enumerate(self.splits) if s == split]
         pick = lambda xs: [xs[i] for i in keep]  # noqa: E731
         return CaptionData(pick(self.image_ids), pick(self.paths), pick(self.captions), pick(self.splits))
@@ -160,6 +168,11 @@ def read_coco_captions(annotation_file: str | Path, image_dir: str | Path, check
         if _id(path, ann["image_id"], f"annotations[{i}].image_id") not in by_id:
             raise DatasetFormatError(f"{path}: annotations[{i}] refers to image_id {ann['image_id']}, which is not in 'images'")
         by_id[ann["image_id"]].append(caption.strip())
+    bare = [i for i in order if not by_id[i]]
+    if bare:
+        raise DatasetFormatError(f"{path}: {len(bare)} of {len(order)} image(s) have no caption (first: image "
+                                 f"{bare[0]})" + (": 'annotations' is empty (an image_info file, not captions?)"
+                                                  if not annotations else ""))
     if check_files:
         for image_id in order:
             if not files[image_id].is_file():
@@ -183,6 +196,9 @@ def write_karpathy(path: str | Path, image_root: str | Path, data: CaptionData, 
                     "imgid": i, "split": split, "sentids": [s["sentid"] for s in sentences],
                     "sentences": sentences, "cocoid": int(image_id)})
     return write_json(path, {"images": out, "dataset": dataset})
+
+
+KARPATHY_SPLITS = ("train", "val", "test", "restval")
 
 
 def read_karpathy(path: str | Path, image_root: str | Path, check_files: bool = True) -> CaptionData:
@@ -213,12 +229,17 @@ def read_karpathy(path: str | Path, image_root: str | Path, check_files: bool = 
         ids.append(image_id)
         paths.append(file)
         caps.append(sentences)
-        splits.append(_string(path, entry["split"], f"images[{i}].split"))
+        split = _string(path, entry["split"], f"images[{i}].split")
+        if split not in KARPATHY_SPLITS:
+            raise DatasetFormatError(f"{path}: images[{i}].split is {split!r}; Karpathy's files use "
+                                     f"{', '.join(KARPATHY_SPLITS)}")
+        splits.append(split)
     return CaptionData(ids, paths, caps, splits)
 
 
 # ----------------------------------------------------------------------------------------- VQA v2
 ANSWER_TYPES = {"exists": "yes/no", "relation": "yes/no", "count": "number"}
+VQA_ANSWERS = 10   # human answers per question in VQA v2
 
 
 @dataclass
@@ -237,7 +258,7 @@ class VQAData:
         return len(self.question_ids)
 
 
-def write_vqa(root: str | Path, split: str, image_ids: list[int], questions: list[list], n_answers: int = 10):
+def write_vqa(root: str | Path, split: str, image_ids: list[int], questions: list[list], n_answers: int = VQA_ANSWERS):
     """Write world questions as VQA v2: v2_OpenEnded_mscoco_<split>_questions.json + v2_mscoco_<split>_annotations.json.
 
     questions[i] is the list of `Question`s of image image_ids[i]. The world's answers are exact, so all
@@ -283,6 +304,9 @@ def read_vqa(questions_file: str | Path, annotations_file: str | Path) -> VQADat
         qid = _id(apath, a["question_id"], f"annotations[{i}].question_id")
         if not isinstance(a["answers"], list) or not a["answers"]:
             raise DatasetFormatError(f"{apath}: annotations[{i}].answers should be a non-empty list")
+        if len(a["answers"]) != VQA_ANSWERS:
+            raise DatasetFormatError(f"{apath}: annotations[{i}] has {len(a['answers'])} answers; VQA v2 gives "
+                                     f"{VQA_ANSWERS} per question (the official accuracy averages over them)")
         for j, ans in enumerate(a["answers"]):
             _require(apath, ans, ["answer"], f"annotations[{i}].answers[{j}]")
             _string(apath, ans["answer"], f"annotations[{i}].answers[{j}].answer")
@@ -336,7 +360,7 @@ class FineGrainedCaptions:
 
 def _class_list(path: Path, classes: list[str], all_classes: list[str] | None) -> set[str]:
     names = set()
-    for line, text in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+    for line, text in enumerate(read_text(path, "a split file of class names or ids").splitlines(), start=1):
         text = text.strip()
         if not text:
             continue
@@ -350,10 +374,15 @@ def _class_list(path: Path, classes: list[str], all_classes: list[str] | None) -
     return names
 
 
+REPLACED = re.compile("\ufffd+")   # CUB's captions hold U+FFFD pairs where a character was lost; read as a space
+
+
 def read_reed_captions(root: str | Path) -> FineGrainedCaptions:
     """Reed et al.'s caption release: <root>/text_c10/<class>/<image>.txt, one caption per line (about 10), and the
     split by class, either as class names (trainvalclasses.txt, testclasses.txt) or as 1-based ids into
-    allclasses.txt (trainvalids.txt, testids.txt: the files icml2016's training scripts read)."""
+    allclasses.txt (trainvalids.txt, testids.txt: the files icml2016's training scripts read). A run of U+FFFD
+    (the CUB release's trace of a lost character, e.g. 'plumage\ufffd\ufffdand') is read as a space, as the StackGAN and
+    AttnGAN loaders do."""
     root = Path(root)
     text_dir = root / "text_c10"
     if not text_dir.is_dir():
@@ -363,7 +392,7 @@ def read_reed_captions(root: str | Path) -> FineGrainedCaptions:
         files, all_classes = ("trainvalclasses.txt", "testclasses.txt"), None
     elif (root / "allclasses.txt").is_file():
         files = ("trainvalids.txt", "testids.txt")
-        all_classes = [c.strip() for c in (root / "allclasses.txt").read_text(encoding="utf-8").splitlines() if c.strip()]
+        all_classes = [c.strip() for c in read_text(root / "allclasses.txt", "the class list").splitlines() if c.strip()]
     else:
         raise DatasetFormatError(f"{root}: no split files (trainvalclasses.txt and testclasses.txt, or allclasses.txt "
                                  "with trainvalids.txt and testids.txt)")
@@ -378,7 +407,8 @@ def read_reed_captions(root: str | Path) -> FineGrainedCaptions:
     out = FineGrainedCaptions([], [], [], [])
     for c in classes:
         for txt in sorted((text_dir / c).glob("*.txt")):
-            captions = [line.strip() for line in txt.read_text(encoding="utf-8").splitlines() if line.strip()]
+            text = REPLACED.sub(" ", read_text(txt, "a caption file"))    # the release's U+FFFD pairs, as StackGAN does
+            captions = [" ".join(line.split()) for line in text.splitlines() if line.strip()]
             if not captions:
                 raise DatasetFormatError(f"{txt}: no captions")
             out.image.append(txt.stem)

@@ -10,6 +10,7 @@ from mmlearn import backbone
 from mmlearn.train import fit
 from mmlearn.world import SHAPES, World
 from mmlearn.core import images_to_tensor
+from mmlearn.core import ChecksumMismatch
 
 
 @pytest.fixture(scope="module")
@@ -71,7 +72,7 @@ def test_load_verifies_the_checksum(tmp_path):
     data = bytearray(path.read_bytes())
     data[len(data) // 2] ^= 0xFF
     path.write_bytes(bytes(data))
-    with pytest.raises(FileNotFoundError, match="does not match its recorded sha256"):
+    with pytest.raises(ChecksumMismatch, match="does not match its recorded sha256"):
         backbone.load(path, retrain=False)
     path.unlink()
     with pytest.raises(FileNotFoundError, match="is missing.*pretrain_backbone.py"):
@@ -147,7 +148,7 @@ def test_a_corrupt_checkpoint_is_named_and_never_overwritten(tmp_path):
     original = path.read_bytes()
     path.write_bytes(original[: len(original) // 2])                    # truncated
     before = path.read_bytes()
-    with pytest.raises(FileNotFoundError, match="does not match its recorded sha256.*left as it is"):
+    with pytest.raises(ChecksumMismatch, match="does not match its recorded sha256.*left as it is"):
         backbone.load(path)                                              # retrain=True, yet nothing overwritten
     assert path.read_bytes() == before
     path.with_name("bb.pt.sha256").write_text(f"{backbone.sha256(path)}  bb.pt\n")   # checksum of the bad file

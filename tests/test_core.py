@@ -1,3 +1,4 @@
+import os
 import random
 
 import numpy as np
@@ -111,6 +112,44 @@ def test_a_changed_checkpoint_is_refused_and_left_as_it_is(tmp_path):
     data = path.read_bytes()
     path.write_bytes(data[:-1] + bytes([data[-1] ^ 1]))                                 # one bit flipped
     before = path.read_bytes()
-    with pytest.raises(FileNotFoundError, match="does not match its recorded sha256.*rebuild it"):
+    with pytest.raises(core.ChecksumMismatch, match="does not match its recorded sha256.*rebuild it"):
         core.load_checkpoint(torch.nn.Linear(2, 2), path, "toy net", "rebuild it")
     assert path.read_bytes() == before
+
+
+def test_a_broken_checksum_record_a_folder_and_another_architecture_are_named(tmp_path):
+    path = tmp_path / "net.pt"
+    core.save_checkpoint(torch.nn.Linear(2, 2), path)
+    (tmp_path / "net.pt.sha256").write_text("")                                      # an empty record
+    with pytest.raises(core.ChecksumMismatch, match=r"net.pt.sha256 holds no sha256.*rebuild it"):
+        core.load_checkpoint(torch.nn.Linear(2, 2), path, "toy net", "rebuild it")
+    core.save_checkpoint(torch.nn.Linear(2, 2), path)
+    with pytest.raises(core.DatasetFormatError, match=r"net.pt: not a toy net checkpoint for this architecture"):
+        core.load_checkpoint(torch.nn.Linear(3, 2), path, "toy net", "rebuild it")   # another shape
+    folder = tmp_path / "folder.pt"
+    folder.mkdir()
+    with pytest.raises(core.ChecksumMismatch, match="folder.pt is a folder, not a checkpoint file"):
+        core.load_checkpoint(torch.nn.Linear(2, 2), folder, "toy net", "rebuild it")
+
+
+def test_a_killed_writer_s_temporary_file_is_removed_by_the_next_write(tmp_path):
+    import subprocess
+    import sys
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    stale = tmp_path / f".out.json.{int(dead.stdout)}.tmp"          # a process that no longer runs
+    stale.write_text("half a file")
+    live = tmp_path / f".out.json.{os.getppid()}.tmp"               # a process that does: left alone
+    live.write_text("being written")
+    core.write_json(tmp_path / "out.json", {"a": 1})
+    assert not stale.exists() and live.exists() and core.read_json(tmp_path / "out.json") == {"a": 1}
+
+
+def test_read_text_names_a_file_in_another_encoding(tmp_path):
+    path = tmp_path / "captions.txt"
+    path.write_bytes("caf\xe9\n".encode("latin-1"))
+    with pytest.raises(core.DatasetFormatError, match=r"captions.txt: not UTF-8 text \(invalid continuation byte at byte 3\)"):
+        core.read_text(path, "a caption file")
+    path.write_bytes("\ufeffhello".encode("utf-8"))
+    assert core.read_text(path, "a caption file") == "hello"                         # a byte-order mark is fine
+

@@ -6,8 +6,8 @@ import pytest
 import torch
 
 from mmlearn import gan
-from mmlearn.core import save_checkpoint
 from mmlearn import judging
+from mmlearn.core import ChecksumMismatch, save_checkpoint
 from mmlearn.metrics import frechet_distance
 
 TEXT_DIM = 24
@@ -238,7 +238,7 @@ def test_generator_round_trip_and_a_changed_checkpoint_is_refused(tmp_path):
     assert torch.allclose(gan.generate(g, text, seed=1), gan.generate(loaded, text, seed=1), atol=2e-2)
     assert torch.equal(gan.generate(loaded, text, seed=1), gan.generate(loaded, text, seed=1))
     path.write_bytes(path.read_bytes()[:-10] + b"0123456789")
-    with pytest.raises(FileNotFoundError, match="does not match its recorded sha256"):
+    with pytest.raises(ChecksumMismatch, match="does not match its recorded sha256"):
         gan.load_generator("GAN-INT-CLS", TEXT_DIM, path)
 
 

@@ -42,3 +42,15 @@ def test_reed_captions_errors_name_file_and_problem(tmp_path):
         read_reed_captions(root)
     with pytest.raises(DatasetFormatError, match="no text_c10"):
         read_reed_captions(tmp_path / "nowhere")
+
+
+def test_reed_captions_lost_characters_are_read_as_a_space(tmp_path):
+    root = cub(tmp_path)
+    # the CUB release as published: a lost character left as U+FFFD U+FFFD between two words
+    (root / "text_c10/001.Black_footed_Albatross/Black_Footed_Albatross_0001_796111.txt").write_text(
+        "this bird has dark plumage\ufffd\ufffdand a white face\n", encoding="utf-8")
+    assert read_reed_captions(root).captions[0] == ["this bird has dark plumage and a white face"]
+    (root / "testids.txt").write_bytes("2\n".encode("utf-16"))                  # re-saved in another encoding
+    with pytest.raises(DatasetFormatError, match="testids.txt: not UTF-8 text"):
+        read_reed_captions(root)
+

@@ -2,8 +2,18 @@
 bad inputs: every bad input is a DatasetFormatError naming the file and the problem, never a raw crash or
 a silently wrong result.
 
-Samples follow the files as distributed: COCO's captions_val2014.json, Karpathy's dataset_coco.json and
-dataset_flickr8k.json, VQA v2's question and annotation files, ESC-50's meta/esc50.csv with 44.1 kHz WAVs.
+| reader | published source | quirks it handles |
+|---|---|---|
+| `read_coco_captions` | COCO's annotations/captions_{train,val}2014.json | captions grouped by image_id and stripped; a byte-order mark; photos of different sizes (resized on load); an image with no caption, or an image_info file with no annotations, refused |
+| `read_karpathy` | Karpathy's dataset_coco.json, dataset_flickr8k.json | no filepath and no cocoid (Flickr8k: imgid); splits train/val/test/restval only ('TEST', 'validation' refused); `subset` of a split that is not there refused |
+| `read_vqa` | VQA v2's v2_OpenEnded_mscoco_*_questions.json + v2_mscoco_*_annotations.json | the pair checked (data_subtype, ids, image_id); 10 answers per question |
+| `read_esc50` | ESC-50's meta/esc50.csv + audio/*.wav (44.1 kHz) | BOM and CRLF; stereo mixed down and short clips padded (reported); the esc10 column (`esc10_only()`) |
+| `read_vggss` | metadata/vggss.json of hche11/Localizing-Visual-Sounds-the-Hard-Way (5,158 clips) | boxes clipped to the frame; its 18 degenerate boxes (points, lines, the -2.88e16 sentinel) dropped and counted, their clips kept; pixel coordinates refused |
+| `read_flickr_soundnet` | Flickr-SoundNet's Annotations/<id>.xml + LVS's metadata/flickr_test.csv | bbox children read by position; zero-width and off-frame boxes dropped and counted; the test list (249 clips as published, CRLF, two columns) |
+| `read_avspeech` | AVSpeech's avspeech_{train,test}.csv | no header; ids starting with dashes; non-UTF-8 named |
+| `read_voxceleb2` | VoxCeleb2's dev/mp4 and dev/aac trees | the aac tree alone (audio-only, vox2_dev_aac.zip) |
+| `read_lrs3` | LRS3's <video>/<clip>.mp4 + .txt | 'Text:' first line; non-UTF-8 named |
+| `read_reed_captions` | Reed et al.'s text_c10/ with class-name or id split files | U+FFFD pairs read as a space (as StackGAN / AttnGAN do); non-UTF-8 named |
 """
 import copy
 import json
@@ -110,6 +120,10 @@ COCO_BAD = {
                          r"annotations\[1\] refers to image_id 7, which is not in 'images'"),
     "image file missing": (lambda d: _set(d["images"][1], "file_name", "COCO_val2014_000000000001.jpg"),
                            r"image 522418's file .*000000000001\.jpg is not there"),
+    "no annotations": (lambda d: _set(d, "annotations", []),
+                       r"2 of 2 image\(s\) have no caption \(first: image 391895\): 'annotations' is empty"),
+    "an image without caption": (lambda d: _set(d, "annotations", [d["annotations"][0], d["annotations"][2]]),
+                                 r"1 of 2 image\(s\) have no caption \(first: image 522418\)"),
 }
 
 
@@ -208,6 +222,8 @@ KARPATHY_BAD = {
                          r"images\[0\] and images\[1\] have the same cocoid 391895"),
     "split a number": (lambda d: _set(d["images"][0], "split", 1), r"images\[0\]\.split should be a string"),
     "no split": (lambda d: d["images"][0].pop("split"), r"images\[0\] lacks key\(s\) \['split'\]"),
+    "split in capitals": (lambda d: _set(d["images"][0], "split", "TEST"), r"images\[0\]\.split is 'TEST'; Karpathy's"),
+    "split 'validation'": (lambda d: _set(d["images"][1], "split", "validation"), r"images\[1\]\.split is 'validation'"),
     "file missing": (lambda d: _set(d["images"][0], "filename", "COCO_val2014_000000000002.jpg"), r"is not there"),
 }
 
@@ -290,6 +306,8 @@ VQA_BAD = {  # (which file, change, problem)
     "duplicate annotation": ("a", lambda q, a: _set(a["annotations"][1], "question_id", 262148000),
                              r"annotations\[0\] and annotations\[1\] have the same question_id"),
     "questions not a list": ("q", lambda q, a: _set(q, "questions", None), r"'questions' should be a list"),
+    "three answers": ("a", lambda q, a: _set(a["annotations"][1], "answers", a["annotations"][1]["answers"][:3]),
+                      r"annotations\[1\] has 3 answers; VQA v2 gives 10"),
 }
 
 
@@ -337,6 +355,24 @@ def test_esc50_as_distributed(esc50):
     assert data.categories[0] == "dog" and data.categories[14] == "chirping_birds" and data.categories[1] == "class 1"
     clips = data.load(sample_rate=44_100)
     assert clips.shape == (3, 2205) and np.allclose(clips, 0.25, atol=1e-4)
+
+
+def test_esc10_is_selected_by_the_release_s_column(esc50):
+    data = ad.read_esc50(esc50)
+    assert data.esc10 == [True, False, False]
+    ten = data.esc10_only()
+    assert [p.name for p in ten.paths] == ["1-100032-A-0.wav"] and ten.targets == [0] and ten.categories[0] == "dog"
+    write(esc50 / "meta" / "esc50.csv", ESC50_CSV.replace(",True,", ",yes,"))
+    with pytest.raises(DatasetFormatError, match="line 2: esc10 should be True or False, got 'yes'"):
+        ad.read_esc50(esc50)
+
+
+def test_a_split_that_is_not_there_is_refused(karpathy, coco):
+    coco_file, coco_root, _, _ = karpathy
+    with pytest.raises(ValueError, match=r"no image is in split 'validation'; the splits here are \['restval', 'test'\]"):
+        ds.read_karpathy(coco_file, coco_root).subset("validation")
+    with pytest.raises(ValueError, match="name no splits: a COCO captions file is one split already"):
+        ds.read_coco_captions(*coco).subset("val")
 
 
 def test_esc50_with_a_byte_order_mark_and_crlf_reads(esc50):
@@ -438,6 +474,48 @@ def test_vggss_as_distributed(tmp_path):
     assert data.boxes[0] == [(0.3125, 0.2, 0.75, 0.96875)] and data.boxes[1][1] == (0.6, 0.45, 1.0, 0.99)
 
 
+# Entries copied in the release's exact form (metadata/vggss.json of hche11/Localizing-Visual-Sounds-the-Hard-Way,
+# 5,158 clips): a point box beside two real ones, a line box alone in its clip, a lost coordinate (the sentinel
+# -2.88e16) beside a real box, and a box on the frame's right edge.
+VGGSS_QUIRKS = [
+    {"file": "UyCw7pCgYg8_000055", "class": "tap dancing", "bbox": [[0.503125, 0.403125, 0.6468750000000001, 0.6625000000000001],
+                                                                    [0.253125, 0.065625, 0.375, 0.259375],
+                                                                    [0.00625, 0.015625, 0.00625, 0.015625]]},
+    {"file": "M1P1xla8rg0_000000", "class": "playing tambourine", "bbox": [[0.26875, 1.0, 0.753125, 1.0]]},
+    {"file": "Db6Hjt0x28k_000056", "class": "playing timbales", "bbox": [[0.384375, 0.859375, 0.696875, -2.8823037615171176e+16],
+                                                                         [0.05, 0.35625, 0.753125, 0.98125]]},
+    {"file": "c-8SLUH5pp4_000030", "class": "playing bass guitar", "bbox": [[1.0, 0.0, 1.0, 1.0],
+                                                                            [0.009375, 0.20625, 0.49375, 0.9624999999999999]]},
+    {"file": "made_up_000001", "class": "outside", "bbox": [[1.2, 0.1, 1.5, 0.5], [0.5, 0, 0.2, 1]]},   # off-frame, inverted
+]
+
+
+def test_vggss_degenerate_boxes_are_dropped_as_the_evaluators_paint_them(tmp_path, capsys):
+    data = ad.read_vggss(write(tmp_path / "vggss.json", VGGSS_QUIRKS))
+    assert data.files == [e["file"] for e in VGGSS_QUIRKS]                        # every clip kept
+    assert [len(b) for b in data.boxes] == [2, 0, 1, 1, 0] and data.degenerate == 6
+    assert data.boxes[2] == [(0.05, 0.35625, 0.753125, 0.98125)]
+    out = capsys.readouterr().out
+    assert "6 box(es) in 5 clip(s) paint nothing" in out and "2 clip(s) are left with no box" in out
+
+
+def test_flickr_soundnet_test_list_and_degenerate_boxes(tmp_path, capsys):
+    write(tmp_path / "Annotations" / "10000130166.xml", FLICKR_XML)
+    write(tmp_path / "Annotations" / "10007936344.xml", FLICKR_XML.replace("<xmax>192</xmax>", "<xmax>64</xmax>"))  # zero width
+    write(tmp_path / "Annotations" / "99.xml", FLICKR_XML)                                 # not in the test list
+    (tmp_path / "flickr_test.csv").write_bytes(b"10000130166,202\r\n10007936344,0\r\n")   # LVS's CSV, CRLF
+    data = ad.read_flickr_soundnet(tmp_path / "Annotations", tmp_path / "flickr_test.csv")
+    assert data.files == ["10000130166", "10007936344"] and data.degenerate == 1
+    assert data.boxes[1] == [(0.3125, 0.1875, 0.6875, 1.0)]                       # the other annotator's box
+    assert "1 box(es) in 1 clip(s) paint nothing" in capsys.readouterr().out
+    assert len(ad.read_flickr_soundnet(tmp_path / "Annotations")) == 3           # without a list: every XML
+    with pytest.raises(DatasetFormatError, match="1 clip\\(s\\) of the test list have no annotation file: 5.xml"):
+        ad.read_flickr_soundnet(tmp_path / "Annotations", ["10000130166", "5"])
+    write(tmp_path / "Annotations" / "10000130166.xml", FLICKR_XML.replace("<xmax>192</xmax>", "<xmax>900</xmax>"))
+    with pytest.raises(DatasetFormatError, match="bbox 0: box .* lies far outside the frame.*256-pixel frame"):
+        ad.read_flickr_soundnet(tmp_path / "Annotations", ["10000130166"])
+
+
 def test_flickr_soundnet_as_distributed(tmp_path):
     write(tmp_path / "Annotations" / "10000130166.xml", FLICKR_XML)
     data = ad.read_flickr_soundnet(tmp_path / "Annotations")
@@ -452,7 +530,8 @@ def test_flickr_soundnet_as_distributed(tmp_path):
     ([{"file": "a", "bbox": []}], r"\[0\]\.bbox should be a non-empty list"),
     ([{"file": "a", "bbox": [[0, 0, 1]]}], r"\[0\]\.bbox\[0\]: a box is four numbers"),
     ([{"file": "a", "bbox": [["0", 0, 1, 1]]}], r"\[0\]\.bbox\[0\]: a box is four numbers"),
-    ([{"file": "a", "bbox": [[0.5, 0, 0.2, 1]]}], r"\[0\]\.bbox\[0\]: box .* is empty or inverted"),
+    ([{"file": "a", "bbox": [[97, 0, 305, 320]]}], r"\[0\]\.bbox\[0\]: box .* lies far outside the frame: the file "
+                                                  r"should hold fractions of the frame"),       # pixels, not fractions
     ([{"file": "a", "bbox": [[0, 0, 1, 1]]}, {"file": "a", "bbox": [[0, 0, 1, 1]]}], r"\[0\] and \[1\] are both clip 'a'"),
 ])
 def test_vggss_bad_input(tmp_path, content, problem):

@@ -81,3 +81,25 @@ def test_lrs3_reads_the_transcript(tmp_path):
     (tmp_path / "test/0Fi83BHQsMA/00002.txt").unlink()
     with pytest.raises(DatasetFormatError, match="transcript 00002.txt is missing"):
         read_lrs3(tmp_path / "test")
+
+
+def test_voxceleb2_audio_only_release(tmp_path):
+    # vox2_dev_aac.zip unpacked: dev/aac/<speaker>/<video>/<clip>.m4a, no video (what clovaai/voxceleb_trainer uses)
+    touch(tmp_path / "dev/aac/id00012/21Uxsk56VDQ/00001.m4a")
+    touch(tmp_path / "dev/aac/id00015/0fijmz4vTVU/00003.m4a")
+    for clips in (read_voxceleb2(tmp_path / "dev/aac"), read_voxceleb2(None, tmp_path / "dev/aac")):
+        assert [(c.speaker, c.video, c.clip) for c in clips] == [("id00012", "21Uxsk56VDQ", "00001"),
+                                                                 ("id00015", "0fijmz4vTVU", "00003")]
+        assert clips[0].video_path is None and clips[0].audio_path.suffix == ".m4a"
+
+
+def test_text_in_another_encoding_names_its_file(tmp_path):
+    path = tmp_path / "avspeech_test.csv"
+    path.write_bytes("caf\xe9,90,93.5,0.5,0.2\n".encode("latin-1"))
+    with pytest.raises(DatasetFormatError, match="avspeech_test.csv: not UTF-8 text"):
+        read_avspeech(path)
+    touch(tmp_path / "test/0Fi83BHQsMA/00002.mp4")
+    (tmp_path / "test/0Fi83BHQsMA/00002.txt").write_bytes("Text:  CAF\xc9\n".encode("latin-1"))
+    with pytest.raises(DatasetFormatError, match="00002.txt: not UTF-8 text"):
+        read_lrs3(tmp_path / "test")
+

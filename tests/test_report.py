@@ -72,3 +72,11 @@ def test_load_names_a_corrupt_results_file(tmp_path, content, problem):
     with pytest.raises(ValueError, match=problem) as error:
         report.load("95_bad", tmp_path)
     assert str(path) in str(error.value)
+
+
+@pytest.mark.parametrize("name", ["../escaped", "/tmp/x", "a/b", "", ".hidden", "a..b"])
+def test_a_notebook_name_cannot_write_outside_the_results_folder(tmp_path, name):
+    with pytest.raises(ValueError, match="record\\(notebook=|needs notebook="):
+        report.record({"acc": 1.0}, notebook=name, out_dir=tmp_path / "results")
+    assert not (tmp_path / "escaped.json").exists() and not any(tmp_path.rglob("*.json"))
+

@@ -12,6 +12,7 @@ from mmlearn.audio_datasets import read_speech
 from mmlearn.metrics import sdr, si_sdr
 from mmlearn.world.sounds import SAMPLE_RATE
 from mmlearn.world.speech import FPS, SpeechMixtures
+from mmlearn.core import ChecksumMismatch
 
 STEPS_TO_OVERFIT = 300
 
@@ -152,5 +153,5 @@ def test_shipped_weights_are_small_and_checked(tmp_path):
     broken = tmp_path / "separator_av.pt"
     broken.write_bytes(sep.CHECKPOINTS["audio-visual"].read_bytes()[:1000])
     (tmp_path / "separator_av.pt.sha256").write_text("0" * 64 + "  separator_av.pt\n")
-    with pytest.raises(FileNotFoundError, match="does not match its recorded sha256"):
+    with pytest.raises(ChecksumMismatch, match="does not match its recorded sha256"):
         sep.load_separator("audio-visual", broken)

@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 
 from mmlearn import soundnet as sn
-from mmlearn.core import save_checkpoint
+from mmlearn.core import ChecksumMismatch, save_checkpoint
 
 
 @pytest.mark.parametrize("n_samples", [16_000, 24_000, 32_000])
@@ -111,7 +111,7 @@ def test_the_shipped_student_is_verified_and_a_corrupted_copy_refused(tmp_path):
     data = bytearray(path.read_bytes())
     data[len(data) // 2] ^= 0xFF
     path.write_bytes(bytes(data))
-    with pytest.raises(FileNotFoundError, match="does not match its recorded sha256"):
+    with pytest.raises(ChecksumMismatch, match="does not match its recorded sha256"):
         sn.load_student(path)
     assert path.read_bytes() == bytes(data)                                   # left as it is
 

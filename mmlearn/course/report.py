@@ -15,6 +15,7 @@ import json
 import math
 import operator
 import os
+import re
 import time
 from pathlib import Path
 
@@ -69,6 +70,9 @@ def record(metrics: dict, bars: dict | None = None, *, notebook: str | None = No
     notebook = notebook or os.environ.get("MMLEARN_NOTEBOOK")
     if not notebook:
         raise ValueError("record() needs notebook='NN_name' (or $MMLEARN_NOTEBOOK) to name its results file.")
+    if not re.fullmatch(r"[A-Za-z0-9][\w.-]*", notebook) or ".." in notebook:
+        raise ValueError(f"record(notebook={notebook!r}): a notebook's name is a file name such as '05_vqa_fusion' "
+                         "(letters, digits, '_', '-', '.'; no folder), so the record stays in the results folder")
     passed = check_bars(metrics, bars)
     entry = {
         "notebook": notebook,
