@@ -231,16 +231,25 @@ def referenced_objects(words: list[str], t: int, scene) -> list:
 
 
 def attention_grounding(words: list[list[str]], alphas: list[torch.Tensor], scenes) -> dict:
-    """Does the model look at what it names? For every generated shape noun that refers to objects of
-    the scene: the attention mass (at the step that emitted the noun) inside the referenced objects'
-    boxes, and the share of the image those boxes cover (what uniform attention would put there).
+    """Does the model look at what it names, and not merely at an object? For every generated shape noun that
+    refers to objects of the scene: the attention mass (at the step that emitted the noun) inside the referenced
+    objects' boxes and the share of the image they cover (what uniform attention would put there); and the same
+    for the scene's *other* objects (their boxes less the named ones'; NaN where there is no other object).
 
     words[i]: caption i as words (no <eos>); alphas[i]: its attention (T_i >= len(words[i]), L), row t
-    belonging to words[i][t]; scenes: the world Scenes the captions describe. Returns numpy arrays
-    "mass" and "chance" (one entry per grounded noun), and "nouns" (the number of shape nouns, grounded
-    or not: a noun naming an absent object cannot be grounded)."""
+    belonging to words[i][t]; scenes: the world Scenes the captions describe. Returns numpy arrays "mass",
+    "chance", "other_mass" and "other_chance" (one entry per grounded noun), and "nouns" (the number of shape
+    nouns, grounded or not: a noun naming an absent object cannot be grounded)."""
     size = scenes.image.shape[1]
-    mass, chance, nouns = [], [], 0
+    out, nouns = {"mass": [], "chance": [], "other_mass": [], "other_chance": []}, 0
+
+    def boxes(objects):
+        inside = torch.zeros(size, size, dtype=torch.bool)
+        for o in objects:
+            x0, y0, x1, y1 = o.box
+            inside[y0:y1, x0:x1] = True
+        return inside
+
     for i, (ws, alpha) in enumerate(zip(words, alphas)):
         scene = scenes[i]
         pixels = upsample_attention(alpha[: len(ws)].float().cpu(), size)          # (T, S, S)
@@ -249,10 +258,10 @@ def attention_grounding(words: list[list[str]], alphas: list[torch.Tensor], scen
             nouns += w in SHAPE_NOUNS
             if not objects:
                 continue
-            inside = torch.zeros(size, size, dtype=torch.bool)
-            for o in objects:
-                x0, y0, x1, y1 = o.box
-                inside[y0:y1, x0:x1] = True
-            mass.append(float(pixels[t][inside].sum()))
-            chance.append(float(inside.float().mean()))
-    return {"mass": np.array(mass), "chance": np.array(chance), "nouns": nouns}
+            named = boxes(objects)
+            others = boxes([o for o in scene.objects if o not in objects]) & ~named
+            out["mass"].append(float(pixels[t][named].sum()))
+            out["chance"].append(float(named.float().mean()))
+            out["other_mass"].append(float(pixels[t][others].sum()) if others.any() else float("nan"))
+            out["other_chance"].append(float(others.float().mean()) if others.any() else float("nan"))
+    return {name: np.array(values) for name, values in out.items()} | {"nouns": nouns}

@@ -1,5 +1,6 @@
 import math
 
+import numpy as np
 import pytest
 import torch
 import torch.nn as nn
@@ -211,6 +212,22 @@ def test_grounding_of_uniform_attention_is_chance_and_of_focused_attention_is_hi
     hallucinated = C.attention_grounding([["a", "zebra", "circles" if obj.shape != "circle" else "squares"]],
                                          [uniform], sub)
     assert hallucinated["nouns"] == 1 and len(hallucinated["mass"]) == 0
+
+
+def test_grounding_tells_the_named_object_from_the_other_objects():
+    scene, scenes, i = scene_with_objects(2)
+    named, other = scene.objects
+    words = [["a", named.color, named.shape, "and", "a", other.color, other.shape]]
+    sub = type(scenes)(*(getattr(scenes, f)[i : i + 1] for f in scenes.__dataclass_fields__))
+    wrong = torch.zeros(8, 64)
+    wrong[2, int(other.y) // 4 * 8 + int(other.x) // 4] = 1.0        # "named.shape" emitted looking at the other one
+    result = C.attention_grounding(words, [wrong], sub)
+    assert result["other_mass"][0] > 0.5 > result["mass"][0]          # an object, but not the named one
+    assert 0 < result["other_chance"][0] < 1
+    lone, lone_scenes, j = scene_with_objects(1)
+    one = type(lone_scenes)(*(getattr(lone_scenes, f)[j : j + 1] for f in lone_scenes.__dataclass_fields__))
+    single = C.attention_grounding([["a", lone.objects[0].color, lone.objects[0].shape]], [torch.full((3, 64), 1 / 64)], one)
+    assert np.isnan(single["other_mass"][0]) and np.isnan(single["other_chance"][0])   # no other object to look at
 
 
 def test_show_and_tell_pooling():
