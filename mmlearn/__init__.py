@@ -8,7 +8,7 @@ The layers, bottom up (tests/test_layout.py enforces them):
 
     world/        the synthetic world: scenes, captions, questions, sounds, speech; imports nothing of mmlearn
     shared        core, text, semantics, audio, metrics, train, lecture, viz, players, widgets, prose, datasets,
-                  audio_datasets, tasks, backbone: never import a method module
+                  audio_datasets, localization_datasets, tasks, backbone: never import a method module
     methods       one per notebook topic: retrieval (01), word2vec (02), captioning (03), gan and judging (04),
                   vqa and fusion (05), soundnet (06), localization (07), separation (08); they import each
                   other only through declared pairs (04's two on 01's matching model)

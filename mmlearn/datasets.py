@@ -374,15 +374,11 @@ def _class_list(path: Path, classes: list[str], all_classes: list[str] | None) -
     return names
 
 
-REPLACED = re.compile("\ufffd+")   # CUB's captions hold U+FFFD pairs where a character was lost; read as a space
-
-
 def read_reed_captions(root: str | Path) -> FineGrainedCaptions:
     """Reed et al.'s caption release: <root>/text_c10/<class>/<image>.txt, one caption per line (about 10), and the
     split by class, either as class names (trainvalclasses.txt, testclasses.txt) or as 1-based ids into
-    allclasses.txt (trainvalids.txt, testids.txt: the files icml2016's training scripts read). A run of U+FFFD
-    (the CUB release's trace of a lost character, e.g. 'plumage\ufffd\ufffdand') is read as a space, as the StackGAN and
-    AttnGAN loaders do."""
+    allclasses.txt (trainvalids.txt, testids.txt: the files icml2016's training scripts read). CUB's U+FFFD pairs
+    (a lost character: 'plumage\ufffd\ufffdand') read as a space, as the StackGAN and AttnGAN loaders read them."""
     root = Path(root)
     text_dir = root / "text_c10"
     if not text_dir.is_dir():
@@ -407,7 +403,7 @@ def read_reed_captions(root: str | Path) -> FineGrainedCaptions:
     out = FineGrainedCaptions([], [], [], [])
     for c in classes:
         for txt in sorted((text_dir / c).glob("*.txt")):
-            text = REPLACED.sub(" ", read_text(txt, "a caption file"))    # the release's U+FFFD pairs, as StackGAN does
+            text = re.sub("\ufffd+", " ", read_text(txt, "a caption file"))    # the release's U+FFFD pairs
             captions = [" ".join(line.split()) for line in text.splitlines() if line.strip()]
             if not captions:
                 raise DatasetFormatError(f"{txt}: no captions")
