@@ -220,7 +220,30 @@ def si_sdr(estimate: torch.Tensor, reference: torch.Tensor, zero_mean: bool = Tr
     return 10 * torch.log10((target ** 2).sum(-1) / ((error ** 2).sum(-1) + eps) + eps)
 
 
-SDR_CHUNK = 16
+SDR_CHUNK = 32
+
+
+def solve_toeplitz(first: torch.Tensor, rhs: torch.Tensor) -> torch.Tensor:
+    """Solve R h = rhs for symmetric positive-definite Toeplitz matrices R given by their first column, batched:
+    first, rhs (B, L) -> h (B, L). Levinson's recursion (as scipy.linalg.solve_toeplitz, which BSS-eval v4 uses):
+    L steps of O(L) work each instead of forming R and factoring it in O(L^3). A row whose recursion breaks down
+    (a degenerate, e.g. silent, reference) comes back NaN."""
+    batch, size = first.shape
+    flipped = first.flip(-1)                             # flipped[:, size-1-k] = first[:, k]
+    forward = torch.zeros_like(first)                    # R_n forward = e_1, grown one entry per step
+    h = torch.zeros_like(rhs)
+    forward[:, 0] = 1 / first[:, 0]
+    h[:, 0] = rhs[:, 0] / first[:, 0]
+    for n in range(1, size):
+        lag = flipped[:, size - 1 - n: size - 1]          # first[n], first[n-1], ..., first[1]
+        error = (lag * forward[:, :n]).sum(-1, keepdim=True)
+        backward = forward[:, :n].flip(-1)
+        scale = 1 / (1 - error ** 2)
+        forward[:, 1:n + 1] = scale * (forward[:, 1:n + 1] - error * backward)
+        forward[:, 0] = forward[:, 0] * scale[:, 0]
+        h_error = (lag * h[:, :n]).sum(-1, keepdim=True)
+        h[:, :n + 1] += (rhs[:, n:n + 1] - h_error) * forward[:, :n + 1].flip(-1)
+    return h
 
 
 def sdr(estimate: torch.Tensor, reference: torch.Tensor, filter_length: int = 512) -> torch.Tensor:
@@ -229,30 +252,27 @@ def sdr(estimate: torch.Tensor, reference: torch.Tensor, filter_length: int = 51
     Like SI-SDR, but the reference may first pass through any FIR filter of `filter_length` taps (a small
     echo or colouring is forgiven): the estimate is projected on the span of the reference's delayed copies,
     solving the Toeplitz normal equations R h = b built from the reference's auto-correlation and its
-    cross-correlation with the estimate. With unit-norm signals the projection's energy is b . h, so
-    SDR = 10 log10(b.h / (1 - b.h)). (..., samples) -> (...).
+    cross-correlation with the estimate (`solve_toeplitz`). With unit-norm signals the projection's energy is
+    b . h, so SDR = 10 log10(b.h / (1 - b.h)). (..., samples) -> (...).
     """
     shape, n = reference.shape[:-1], reference.shape[-1]
     estimate, reference = estimate.reshape(-1, n), reference.reshape(-1, n)
-    n_fft = 1 << (2 * n - 1).bit_length()
-    lags = torch.arange(filter_length)
-    coherence = []
-    for i in range(0, len(reference), SDR_CHUNK):          # a few signals at a time: the Toeplitz systems are large
+    n_fft = 1 << (n + filter_length - 2).bit_length()     # >= n + filter_length - 1: lags 0..L-1 exact, no wrap
+    auto, cross = [], []
+    for i in range(0, len(reference), SDR_CHUNK):          # a few signals at a time: the spectra are large
         est, ref = estimate[i:i + SDR_CHUNK].double(), reference[i:i + SDR_CHUNK].double()
         est = est / est.norm(dim=-1, keepdim=True).clamp_min(1e-6)
         ref = ref / ref.norm(dim=-1, keepdim=True).clamp_min(1e-6)
         ref_f, est_f = torch.fft.rfft(ref, n_fft), torch.fft.rfft(est, n_fft)
-        auto = torch.fft.irfft(ref_f.abs() ** 2, n_fft)[..., :filter_length]                 # r[l] = sum s[t] s[t+l]
-        cross = torch.fft.irfft(ref_f.conj() * est_f, n_fft)[..., :filter_length]           # b[l] = sum s[t] y[t+l]
-        toeplitz = auto[..., (lags[:, None] - lags[None, :]).abs()]                        # R[j, k] = r[|j - k|]
-        # R is an auto-correlation matrix, symmetric positive definite unless the reference is degenerate: Cholesky
-        # (also sidesteps batched LU solves, which fail on some CPU builds with several threads)
-        factor, failed = torch.linalg.cholesky_ex(toeplitz)
-        h = torch.cholesky_solve(cross[..., None], factor)[..., 0]
-        for j in failed.nonzero().flatten().tolist():                                      # singular: least squares
-            h[j] = torch.linalg.lstsq(toeplitz[j], cross[j, :, None]).solution[:, 0]
-        coherence.append((cross * h).sum(-1))
-    coherence = torch.cat(coherence).reshape(shape)
+        auto.append(torch.fft.irfft(ref_f.abs() ** 2, n_fft)[..., :filter_length])        # r[l] = sum s[t] s[t+l]
+        cross.append(torch.fft.irfft(ref_f.conj() * est_f, n_fft)[..., :filter_length])  # b[l] = sum s[t] y[t+l]
+    auto, cross = torch.cat(auto), torch.cat(cross)
+    h = solve_toeplitz(auto, cross)
+    lags = torch.arange(filter_length)
+    for j in (~torch.isfinite(h).all(-1)).nonzero().flatten().tolist():                 # singular: least squares
+        toeplitz = auto[j][(lags[:, None] - lags[None, :]).abs()]
+        h[j] = torch.linalg.lstsq(toeplitz, cross[j, :, None]).solution[:, 0]
+    coherence = (cross * h).sum(-1).reshape(shape)
     return 10 * torch.log10(coherence / (1 - coherence))
 
 

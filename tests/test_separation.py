@@ -1,6 +1,7 @@
 """Notebook 08's signal chain, losses, metrics and networks: against torch/torchmetrics and by learning."""
 import itertools
 
+import numpy as np
 import pytest
 import torch
 from torchmetrics.functional.audio import (permutation_invariant_training, scale_invariant_signal_distortion_ratio,
@@ -48,6 +49,20 @@ def test_mask_application_is_complex_multiplication():
     rotate = torch.zeros(1, 2, 1, 1)
     rotate[0, 1] = 1.0                                       # the mask i turns (1, 0) into (0, 1): a 90 degree rotation
     assert torch.equal(sep.apply_mask(rotate, torch.tensor([1.0, 0.0]).reshape(1, 2, 1, 1)).flatten(), torch.tensor([0.0, 1.0]))
+
+
+def test_solve_toeplitz_equals_scipy_and_flags_a_silent_reference():
+    from scipy.linalg import solve_toeplitz as reference
+
+    from mmlearn.metrics import solve_toeplitz
+    g = torch.Generator().manual_seed(0)
+    signal = torch.randn(3, 400, generator=g, dtype=torch.float64)
+    first = torch.stack([(s[: 400 - k] * s[k:]).sum() for s in signal for k in range(32)]).reshape(3, 32)  # auto-correlations
+    rhs = torch.randn(3, 32, generator=g, dtype=torch.float64)
+    ours = solve_toeplitz(first, rhs)
+    for i in range(3):
+        assert np.allclose(ours[i].numpy(), reference(first[i].numpy(), rhs[i].numpy()), rtol=1e-9, atol=1e-9)
+    assert not torch.isfinite(solve_toeplitz(torch.zeros(1, 8, dtype=torch.float64), rhs[:1, :8])).all()
 
 
 def test_si_sdr_and_sdr_equal_torchmetrics():
