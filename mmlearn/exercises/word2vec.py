@@ -6,7 +6,7 @@ import torch
 from .common import call, fail, passed
 
 
-def sgns_loss(fn, exercise: str = "02.1") -> None:
+def sgns_loss(fn, exercise: str = "02.2") -> None:
     """Check fn(center (B, d), context (B, d), negatives (B, K, d)) -> scalar against `mmlearn.word2vec.sgns_loss`."""
     import torch.nn.functional as F
 
@@ -37,7 +37,7 @@ def sgns_loss(fn, exercise: str = "02.1") -> None:
     passed(exercise, "the negative-sampling loss matches the reference.")
 
 
-def keep_probability(fn, exercise: str = "02.2") -> None:
+def keep_probability(fn, exercise: str = "02.1") -> None:
     """Check fn(counts (V,), sample) -> keep-probability per word against `mmlearn.word2vec.keep_probability`."""
     import numpy as np
 
