@@ -235,22 +235,12 @@ def read_text(path: str | Path, what: str) -> str:
 
 def read_json(path: str | Path):
     """Parsed JSON (UTF-8, with or without a byte-order mark); a missing, unreadable or malformed file raises
-    `DatasetFormatError` naming it."""
-    path = Path(path)
+    `DatasetFormatError` naming it (`read_text`, then the parse)."""
+    text = read_text(path, "a JSON file")
     try:
-        with open(path, encoding="utf-8-sig") as f:
-            return json.load(f)
-    except FileNotFoundError:
-        raise DatasetFormatError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise DatasetFormatError(f"{path}: is a folder, not a JSON file") from None
-    except UnicodeDecodeError as error:
-        raise DatasetFormatError(f"{path}: not UTF-8 text ({error.reason} at byte {error.start}); "
-                                 "JSON files must be UTF-8") from None
+        return json.loads(text)
     except json.JSONDecodeError as error:
-        raise DatasetFormatError(f"{path}: not valid JSON ({error})") from None
-    except OSError as error:
-        raise DatasetFormatError(f"{path}: cannot be read ({error.strerror or error})") from None
+        raise DatasetFormatError(f"{Path(path)}: not valid JSON ({error})") from None
 
 
 # ----------------------------------------------------------------------------------------- file sets
