@@ -229,8 +229,19 @@ def _cached(file: Path, n: int):
     return grid, pooled
 
 
+def _cached_sizes(prefix: str, digest: str, above: int) -> list[int]:
+    """The scene counts n > `above` of the cache files named prefix + n + digest."""
+    sizes = []
+    for file in cache_dir().glob(f"{prefix}*-{digest}.pt"):
+        count = file.name[len(prefix):-len(f"-{digest}.pt")]
+        if count.isdigit() and int(count) > above:
+            sizes.append(int(count))
+    return sizes
+
+
 def cached_features(world, split: str, n: int, extractor: Extractor | None = None, path: str | Path = CHECKPOINT):
-    """Features (grid, pooled) of the first n scenes of a world split, computed once and cached on disk.
+    """Features (grid, pooled) of the first n scenes of a world split, computed once and cached on disk (or
+    sliced from the cache of a larger n of the same split: the first n scenes of a split do not depend on n).
 
     The cache key holds the world's settings and what computes the features: the checkpoint's sha256 for
     the world backbone (extractor=None), else the fingerprint of the given extractor's weights. A cache
@@ -241,10 +252,13 @@ def cached_features(world, split: str, n: int, extractor: Extractor | None = Non
         digest = "ckpt-" + (sha256(path)[:12] if Path(path).exists() else "none")
     else:
         digest = "net-" + fingerprint(extractor)
-    key = f"features-v{VERSION}-{world.size}-{world.max_objects}-{world.seed}-{split}-{n}-{digest}.pt"
-    file = cache_dir() / key
+    prefix = f"features-v{VERSION}-{world.size}-{world.max_objects}-{world.seed}-{split}-"
+    file = cache_dir() / f"{prefix}{n}-{digest}.pt"
     if file.exists() and (cached := _cached(file, n)) is not None:
         return cached
+    for larger in sorted(_cached_sizes(prefix, digest, above=n)):     # a split's first n scenes are a prefix of it
+        if (cached := _cached(cache_dir() / f"{prefix}{larger}-{digest}.pt", larger)) is not None:
+            return cached[0][:n].clone(), cached[1][:n].clone()
     extractor = extractor or load(path)
     start = time.perf_counter()
     grid, pooled = extract(extractor, world.split(split, n, language=False).scenes.image)

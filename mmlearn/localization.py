@@ -23,7 +23,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from .audio import log_mel_stats, scene_sound_chunks
-from .core import grid_to_cells
+from .core import grid_to_cells, progress_bar
 from .metrics import ciou, success_auc
 from .world.scenes import Scenes
 
@@ -38,10 +38,15 @@ def one_sounding(present, rng) -> np.ndarray:
     return sounding
 
 
-def scene_audio_stats(scenes: Scenes, sounding, seed: int, chunk: int = 1_000) -> torch.Tensor:
+def scene_audio_stats(scenes: Scenes, sounding, seed: int, chunk: int = 1_000, desc: str | None = None) -> torch.Tensor:
     """Each scene's sound (ambience + its sounding objects (N, K) bool) summarised by `log_mel_stats`, rendered a
-    chunk at a time so that memory stays small: (N, 2 * n_mels)."""
-    return torch.cat([log_mel_stats(waves) for waves in scene_sound_chunks(scenes, seed, sounding, chunk)])
+    chunk at a time so that memory stays small: (N, 2 * n_mels). `desc` names a progress bar over the clips."""
+    stats = []
+    with progress_bar(len(scenes), desc or "", disable=desc is None, unit="clip") as bar:
+        for waves in scene_sound_chunks(scenes, seed, sounding, chunk):
+            stats.append(log_mel_stats(waves))
+            bar.update(len(waves))
+    return torch.cat(stats)
 
 
 def sounding_box_maps(scenes: Scenes, sounding, size: int) -> torch.Tensor:
@@ -69,14 +74,16 @@ class AudioEncoder(nn.Module):
 class CellProjection(nn.Module):
     """A 1x1 convolution of the frozen backbone grid, each cell L2-normalised: (B, C, H, W) -> (B, H*W, dim).
 
-    `raw(grid)` gives the projected cells before normalising (Senocak's attended vector sums those)."""
+    The 1x1 convolution is written as one Linear layer applied to every cell: the same map, and on CPU its
+    backward pass is one matrix product instead of a convolution's. `raw(grid)` gives the projected cells
+    before normalising (Senocak's attended vector sums those)."""
 
     def __init__(self, channels: int, dim: int = 64):
         super().__init__()
-        self.conv = nn.Conv2d(channels, dim, kernel_size=1)
+        self.proj = nn.Linear(channels, dim)
 
     def raw(self, grid: torch.Tensor) -> torch.Tensor:
-        return grid_to_cells(self.conv(grid))
+        return self.proj(grid_to_cells(grid))
 
     def forward(self, grid: torch.Tensor) -> torch.Tensor:
         return F.normalize(self.raw(grid), dim=-1)
@@ -88,10 +95,11 @@ def cell_similarity(cells: torch.Tensor, audio: torch.Tensor) -> torch.Tensor:
     return torch.einsum("bld,bd->bl", cells, audio)
 
 
-def attention_map(cells: torch.Tensor, audio: torch.Tensor) -> torch.Tensor:
-    """Senocak's localization map: softmax over cells of ReLU(cosine(cell, audio)). (B, L, D), (B, D) -> (B, L),
-    each row sums to 1."""
-    return torch.softmax(F.relu(cell_similarity(cells, audio)), dim=1)
+def attention_map(cells: torch.Tensor, audio: torch.Tensor, tau: float = 1.0) -> torch.Tensor:
+    """Senocak's localization map: softmax over cells of ReLU(cosine(cell, audio)) / tau. (B, L, D), (B, D) ->
+    (B, L), each row sums to 1. The paper has no temperature (tau = 1): a cosine lies in [-1, 1], so two cells'
+    weights then differ by at most a factor e, and on 64 cells no weight exceeds e / (e + 63)."""
+    return torch.softmax(F.relu(cell_similarity(cells, audio)) / tau, dim=1)
 
 
 # ----------------------------------------------------------------------------------------- losses
@@ -113,7 +121,9 @@ def ezvsl_loss(cells: torch.Tensor, audio: torch.Tensor, tau: float = 0.07) -> t
     """EZ-VSL's multiple-instance contrastive loss: image i and clip j match through their best cell,
     S[i, j] = max_l <cells[i, l], audio[j]> / tau; symmetric InfoNCE with the diagonal as positives.
     (B, L, D), (B, D) -> scalar."""
-    scores = torch.einsum("ild,jd->ijl", cells, audio).amax(dim=2) / tau
+    # (B, L, D) @ (D, B) -> (image, cell, clip), max over the cells. The same numbers as einsum("ild,jd->ijl") and
+    # amax, without the einsum's copies of the (B, B, L) tensor; max's backward also skips amax's search for ties.
+    scores = (cells @ audio.T).max(dim=1).values / tau
     labels = torch.arange(len(scores), device=scores.device)
     return (F.cross_entropy(scores, labels) + F.cross_entropy(scores.T, labels)) / 2
 
@@ -123,13 +133,16 @@ class Localizer(nn.Module):
 
     forward(grid (B, C, H, W), stats (B, A)) -> (cells (B, L, D), audio (B, D)); `map` gives the (B, L)
     localization map: the attention for Senocak, the cosine for EZ-VSL (its maps are read as similarities).
+    tau is the method's temperature: of EZ-VSL's InfoNCE (default 0.07), or of Senocak's attention softmax
+    (default 1, the paper's: none).
     """
 
-    def __init__(self, channels: int, audio_dim: int, dim: int = 64, method: str = "ezvsl", tau: float = 0.07):
+    def __init__(self, channels: int, audio_dim: int, dim: int = 64, method: str = "ezvsl", tau: float | None = None):
         super().__init__()
         if method not in ("senocak", "ezvsl"):
             raise ValueError(f"unknown method {method!r}: choose 'senocak' or 'ezvsl'")
-        self.method, self.tau = method, tau
+        self.method = method
+        self.tau = tau if tau is not None else 0.07 if method == "ezvsl" else 1.0
         self.cells, self.audio = CellProjection(channels, dim), AudioEncoder(audio_dim, dim)
         self.head = nn.Sequential(nn.Linear(dim, dim), nn.ReLU(), nn.Linear(dim, dim))  # Senocak's fc layers after attention
 
@@ -138,16 +151,17 @@ class Localizer(nn.Module):
 
     def map(self, grid, stats) -> torch.Tensor:
         cells, audio = self(grid, stats)
-        return attention_map(cells, audio) if self.method == "senocak" else cell_similarity(cells, audio)
+        return attention_map(cells, audio, self.tau) if self.method == "senocak" else cell_similarity(cells, audio)
 
     def loss(self, grid, stats, target_map=None, labelled=None) -> torch.Tensor:
         """The method's unsupervised loss on a batch (the other clips are the negatives), plus Senocak's
         supervised loss on the clips where `labelled` (B,) bool is true, against target_map (B, L)."""
-        cells, audio = self(grid, stats)
+        raw, audio = self.cells.raw(grid), self.audio(stats)
+        cells = F.normalize(raw, dim=-1)
         if self.method == "ezvsl":
             return ezvsl_loss(cells, audio, self.tau)
-        alpha = attention_map(cells, audio)
-        attended = F.normalize(self.head(torch.einsum("bl,bld->bd", alpha, self.cells.raw(grid))), dim=-1)
+        alpha = attention_map(cells, audio, self.tau)
+        attended = F.normalize(self.head(torch.einsum("bl,bld->bd", alpha, raw)), dim=-1)
         loss = senocak_triplet_loss(attended, audio, audio.roll(1, dims=0))
         if labelled is not None and labelled.any():
             loss = loss + localization_loss(alpha[labelled], target_map[labelled])
@@ -169,15 +183,15 @@ def upsample(maps, size: int) -> torch.Tensor:
 
 def binarize_at_median(maps: torch.Tensor) -> torch.Tensor:
     """The standard protocol's prediction: min-max normalise each (H, W) map, keep the pixels at or above the
-    value at sorted index H*W/2 (its median), as the LVS and EZ-VSL test scripts do (`infer >= thres`): at least
-    half the image, ties included, so a constant map keeps everything. (N, H, W) -> (N, H, W) bool."""
+    value at sorted index H*W/2 (its median), as EZ-VSL's test script does (`infer >= thres`; LVS's keeps
+    `pred > threshold`, strictly): at least half the image, ties included, so a constant map keeps everything. (N, H, W) -> (N, H, W) bool."""
     flat = min_max(maps.flatten(1))
     threshold = flat.sort(dim=1).values[:, flat.shape[1] // 2]
     return (flat >= threshold[:, None]).view_as(maps)
 
 
 def binarize_top(maps: torch.Tensor, areas) -> torch.Tensor:
-    """The size-scaled protocol: keep each map's `areas[i]` highest pixels (the true sounding area).
+    """The oracle-area protocol: keep each map's `areas[i]` highest pixels (the true sounding area).
     (N, H, W), (N,) -> (N, H, W) bool."""
     flat = maps.flatten(1)
     order = flat.argsort(dim=1, descending=True)
@@ -197,6 +211,25 @@ def boxes_to_map(boxes, size: int, consensus: bool = False) -> torch.Tensor:
     for x0, y0, x1, y1 in boxes:
         gt[int(y0 * size):int(y1 * size), int(x0 * size):int(x1 * size)] += 1
     return (gt / 2).clamp(max=1) if consensus else (gt > 0).float()
+
+
+def perfect_map(gt: torch.Tensor) -> torch.Tensor:
+    """The best map there is, for ceilings: 1 on the ground truth gt (N, S, S) in {0, 1}, and below 0 outside it,
+    falling with the distance from the ground truth's centre, so that a rule which must mark more pixels (the
+    median rule) marks the nearest ones. (N, S, S) -> (N, S, S) float."""
+    side = gt.shape[-1]
+    yy, xx = torch.meshgrid(torch.arange(side, dtype=torch.float32), torch.arange(side, dtype=torch.float32),
+                            indexing="ij")
+    weight = gt.float() / gt.flatten(1).sum(1).clamp_min(1)[:, None, None]
+    cy, cx = (weight * yy).flatten(1).sum(1), (weight * xx).flatten(1).sum(1)
+    distance = ((yy - cy[:, None, None]) ** 2 + (xx - cx[:, None, None]) ** 2).sqrt()
+    return torch.where(gt > 0, 1.0, -distance / (2 * side)).float()
+
+
+def median_rule_ceiling(gt: torch.Tensor) -> torch.Tensor:
+    """The highest cIoU any map can reach under the median rule, per image: it marks at least half the frame,
+    so a ground truth covering a fraction f < 1/2 scores at most f / (1/2). gt (N, S, S) in {0, 1} -> (N,)."""
+    return (gt.flatten(1).double().mean(1) / 0.5).clamp(max=1)
 
 
 def objectness(grid: torch.Tensor) -> torch.Tensor:
@@ -261,25 +294,58 @@ def confidence(maps: torch.Tensor, share: float = 0.25) -> torch.Tensor:
     return maps.topk(k, dim=1).values.mean(1)
 
 
+def oracle_area_ciou(maps, gt: torch.Tensor) -> torch.Tensor:
+    """cIoU per image under the oracle-area protocol: each map, upsampled to the ground truth's size, keeps as many
+    of its strongest pixels as the ground truth has. maps (N, L) or (N, h, w), gt (N, S, S) in {0, 1} -> (N,)."""
+    return ciou(binarize_top(upsample(maps, gt.shape[-1]), gt.flatten(1).sum(1).long()), gt)
+
+
+def cross_fitted_sounding_scores(sounding: torch.Tensor, silent: torch.Tensor, l2: float = 1e-2):
+    """An audio-only baseline for the silent test, no image at all: a logistic regression on the clips' statistics
+    that tells "an object sounds" from "ambience alone". It is fitted on the odd-numbered clips and scores the
+    even ones, then the other way round, so no clip is scored by a model that saw it.
+    sounding, silent (N, A) -> scores (N,), (N,), higher = more likely that something sounds."""
+    x, y = torch.cat([sounding, silent]).double(), torch.cat([torch.ones(len(sounding)), torch.zeros(len(silent))]).double()
+    fold = torch.arange(len(x)) % 2
+    scores = torch.empty(len(x), dtype=torch.float64)
+    for held_out in (0, 1):
+        fit_x, fit_y = x[fold != held_out], y[fold != held_out]
+        mean, std = fit_x.mean(0), fit_x.std(0).clamp_min(1e-8)
+        w = torch.zeros(x.shape[1] + 1, dtype=torch.float64, requires_grad=True)
+        optimizer = torch.optim.LBFGS([w], max_iter=200, line_search_fn="strong_wolfe")
+
+        def closure():
+            optimizer.zero_grad()
+            logits = ((fit_x - mean) / std) @ w[1:] + w[0]
+            loss = F.binary_cross_entropy_with_logits(logits, fit_y) + l2 * w[1:].square().sum()
+            loss.backward()
+            return loss
+
+        optimizer.step(closure)
+        with torch.no_grad():
+            scores[fold == held_out] = ((x[fold == held_out] - mean) / std) @ w[1:] + w[0]
+    return scores[:len(sounding)], scores[len(sounding):]
+
+
 def localization_scores(maps, gt: torch.Tensor, scenes: Scenes | None = None, sounding=None) -> dict[str, float]:
     """Every localization metric of the notebook for cell maps (N, L) (or a full-size prediction (N, S, S) bool,
     taken as it is) against ground-truth maps gt (N, S, S):
 
     standard protocol (median): share with cIoU >= 0.5, success AUC, the mean share of the image marked;
-    size-scaled (the true area kept, an oracle for the size): share with cIoU >= 0.5, success AUC;
+    oracle area (the true area kept: the protocol is told the size): share with cIoU >= 0.5, success AUC;
     which object (if scenes and sounding are given): on scenes with two or more objects, the share where the
     object with the highest mean map value is a sounding one."""
     size = gt.shape[-1]
     if maps.dtype == torch.bool:
         standard = scaled = ciou(maps, gt)
     else:
+        scaled = oracle_area_ciou(maps, gt)
         maps = upsample(maps, size)
         standard = ciou(binarize_at_median(maps), gt)
-        scaled = ciou(binarize_top(maps, gt.flatten(1).sum(1).long()), gt)
     kept = maps if maps.dtype == torch.bool else binarize_at_median(maps)
     out = {"cIoU@0.5": (standard >= 0.5).double().mean().item(), "AUC": success_auc(standard),
            "area kept (median)": kept.flatten(1).double().mean().item(),
-           "cIoU@0.5 (size)": (scaled >= 0.5).double().mean().item(), "AUC (size)": success_auc(scaled)}
+           "cIoU@0.5 (oracle area)": (scaled >= 0.5).double().mean().item(), "AUC (oracle area)": success_auc(scaled)}
     if scenes is not None and maps.dtype != torch.bool:
         multi = scenes.present.sum(1) >= 2
         pointed = which_object(maps, scenes.mask, scenes.present).numpy()
@@ -289,10 +355,14 @@ def localization_scores(maps, gt: torch.Tensor, scenes: Scenes | None = None, so
 
 def pixel_shares(kept: torch.Tensor, scenes: Scenes, sounding) -> dict[str, float]:
     """Where the marked pixels kept (N, H, W) bool lie: the shares on the sounding objects' masks, on the silent
-    objects' masks and on the background (they sum to 1)."""
+    objects' masks and on the background (these three sum to 1), and the share inside the sounding objects'
+    boxes, which is what the protocol's ground truth counts (a box also holds the background around its shape).
+    Passing every pixel (`torch.ones`) gives the base rates: how much of the images each region covers."""
     sounding = np.asarray(sounding, bool)
     on = torch.as_tensor((scenes.mask & sounding[:, :, None, None]).any(1))
     off = torch.as_tensor((scenes.mask & ~sounding[:, :, None, None]).any(1))
+    box = sounding_box_maps(scenes, sounding, kept.shape[-1]) > 0
     total = kept.sum().clamp_min(1).item()
     return {"sounding object": (kept & on).sum().item() / total, "silent objects": (kept & off).sum().item() / total,
-            "background": (kept & ~on & ~off).sum().item() / total}
+            "background": (kept & ~on & ~off).sum().item() / total,
+            "in the sounding box": (kept & box).sum().item() / total}

@@ -181,6 +181,20 @@ def filmstrip(frames, *, fps: int = 25, every: int = 4, title: str = "Video fram
     return axes
 
 
+def attention_colorbar(axes, peak: float, label: str = "map value"):
+    """A colour bar for `attention_rgb` overlays drawn with one `peak`: how a mid-grey pixel looks from a map value
+    of 0 (darkened) to `peak` (bright and warm). axes: the panels it belongs to (one row, say)."""
+    from matplotlib.cm import ScalarMappable
+    from matplotlib.colors import ListedColormap, Normalize
+
+    heat = np.linspace(0, 1, 64)
+    grey = np.full((1, 1, 3), 128, np.uint8)
+    colours = [attention_rgb(grey, np.array([h]), scale=1, peak=1.0)[0, 0] / 255 for h in heat]
+    mappable = ScalarMappable(Normalize(0, peak), ListedColormap(colours))
+    axes = np.atleast_1d(axes)
+    return axes[0].figure.colorbar(mappable, ax=list(axes), fraction=0.02, pad=0.01, label=label)
+
+
 def attention_rgb(image: np.ndarray, alpha, scale: int = 8, peak: float | None = None) -> np.ndarray:
     """An image (S, S, 3) uint8 with an attention map over g x g cells (L = g*g weights) laid over it:
     the image is darkened where attention is low and tinted warm where it is high, relative to `peak`

@@ -108,6 +108,19 @@ def test_features_are_cached_atomically(tmp_path, monkeypatch):
     assert grid.shape == (40, 64, 8, 8)
 
 
+def test_fewer_scenes_are_sliced_from_a_larger_cache(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("MMLEARN_CACHE", str(tmp_path))
+    world = World()
+    grid, pooled = backbone.cached_features(world, "val", 30)
+    capsys.readouterr()
+    part = backbone.cached_features(world, "val", 12)
+    assert "cached" not in capsys.readouterr().out and len(list(tmp_path.iterdir())) == 1     # nothing computed
+    assert torch.equal(part[0], grid[:12]) and torch.equal(part[1], pooled[:12])
+    monkeypatch.setenv("MMLEARN_CACHE", str(tmp_path / "fresh"))
+    fresh = backbone.cached_features(world, "val", 12)                  # computed alone: the same features
+    assert torch.allclose(fresh[0], part[0], atol=1e-6) and torch.allclose(fresh[1], part[1], atol=1e-6)
+
+
 def test_the_feature_cache_is_keyed_on_the_extractor(tmp_path, monkeypatch):
     monkeypatch.setenv("MMLEARN_CACHE", str(tmp_path))
     world = World()

@@ -111,7 +111,7 @@ def _references():
     unit = lambda x: torch.nn.functional.normalize(x, dim=-1)  # noqa: E731
     return {
         "audio_visual_map": lambda cells, audio: localization.attention_map(unit(cells), unit(audio)),
-        "ciou": metrics.ciou, "apply_mask": separation.apply_mask, "si_sdr": metrics.si_sdr,
+        "ezvsl_loss": localization.ezvsl_loss, "ciou": metrics.ciou, "apply_mask": separation.apply_mask, "si_sdr": metrics.si_sdr,
         "matching_aware_loss": lambda real, wrong, fake: gan.discriminator_loss(real, fake, wrong),
         "conditioning_augmentation": lambda mu, logvar, eps: (mu + torch.exp(0.5 * logvar) * eps,
                                                               gan.kl_to_standard_normal(mu, logvar)),

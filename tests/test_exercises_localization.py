@@ -4,7 +4,7 @@ import torch
 import torch.nn.functional as F
 
 from mmlearn import exercises as check
-from mmlearn.localization import attention_map
+from mmlearn.localization import attention_map, ezvsl_loss
 from mmlearn.metrics import ciou
 
 
@@ -67,3 +67,43 @@ def inter(p, g):
 def test_ciou_checker_rejects_typical_mistakes(wrong, hint):
     with pytest.raises(check.ExerciseFailed, match=hint):
         check.ciou(wrong)
+
+
+def test_ezvsl_loss_checker_passes_the_reference(capsys):
+    check.ezvsl_loss(ezvsl_loss)
+    def by_hand(cells, audio, tau):        # the same loss written with loops over the two directions
+        scores = torch.stack([torch.stack([(cells[i] @ audio[j]).max() for j in range(len(audio))])
+                              for i in range(len(cells))]) / tau
+        labels = torch.arange(len(scores))
+        return 0.5 * F.cross_entropy(scores, labels) + 0.5 * F.cross_entropy(scores.t(), labels)
+    check.ezvsl_loss(by_hand)
+    assert "passed" in capsys.readouterr().out
+
+
+def scores(cells, audio):
+    return torch.einsum("ild,jd->ijl", cells, audio)
+
+
+def symmetric(s):
+    labels = torch.arange(len(s))
+    return (F.cross_entropy(s, labels) + F.cross_entropy(s.T, labels)) / 2
+
+
+@pytest.mark.parametrize("wrong, hint", [
+    (lambda c, a, t: symmetric(scores(c, a).mean(2) / t), "mean"),
+    (lambda c, a, t: symmetric(torch.logsumexp(scores(c, a) / t, 2)), "soft maximum"),
+    (lambda c, a, t: F.cross_entropy(scores(c, a).amax(1) / t, torch.arange(len(c))), "not over the batch"),
+    (lambda c, a, t: F.cross_entropy(scores(c, a).amax(2) / t, torch.arange(len(c))), "one direction only"),
+    (lambda c, a, t: F.cross_entropy(scores(c, a).amax(2).T / t, torch.arange(len(c))), "one direction only"),
+    (lambda c, a, t: 2 * symmetric(scores(c, a).amax(2) / t), "rather than adding"),
+    (lambda c, a, t: symmetric(scores(c, a).amax(2)), "divide the scores by the temperature"),
+    (lambda c, a, t: symmetric(scores(c, a).amax(2) / t / t), "applied twice"),
+    (lambda c, a, t: symmetric(scores(c, a).amax(2) * t), "do not multiply"),
+    (lambda c, a, t: -scores(c, a).amax(2).diagonal().mean() / t, "not contrastive"),
+    (lambda c, a, t: symmetric(scores(c, a).amax(2) / 0.07), "wrong value"),        # tau ignored: right at one tau only
+    (lambda c, a, t: symmetric(scores(c, a).amax(2) / t)[None].expand(3), "one number"),
+    (lambda c, a, t: c.nope, "raised AttributeError"),
+])
+def test_ezvsl_loss_checker_rejects_typical_mistakes(wrong, hint):
+    with pytest.raises(check.ExerciseFailed, match=hint):
+        check.ezvsl_loss(wrong)

@@ -20,6 +20,11 @@ def test_attention_sums_to_one_and_peaks_where_the_audio_matches():
     assert alpha.argmax(1).tolist() == [5, 0, 11]
     # ReLU: cells pointing away from the audio all get the same (smallest) weight, exp(0) / Z
     assert torch.allclose(alpha.min(1).values, 1 / torch.exp(F.relu(loc.cell_similarity(cells, audio))).sum(1))
+    # no temperature (the paper's): weights differ by at most a factor e, so no cell gets more than e / (e + L - 1)
+    assert (alpha.max(1).values / alpha.min(1).values <= math.e + 1e-6).all()
+    assert (alpha.max(1).values <= math.e / (math.e + 15) + 1e-6).all()
+    sharp = loc.attention_map(cells, audio, tau=0.05)                  # a temperature lets the matching cell win
+    assert sharp.argmax(1).tolist() == [5, 0, 11] and (sharp.max(1).values > 0.9).all()
 
 
 def test_ezvsl_loss_on_a_hand_computed_case():
@@ -76,7 +81,7 @@ def toy_batch(n, classes=4, places=3):
 def test_a_localizer_learns_to_point_at_the_sounding_object(method):
     """Trained without any box, the map must peak on the sounding object, not on the silent one."""
     torch.manual_seed(0)
-    model = loc.Localizer(7, 4, dim=16, method=method, tau=0.1)
+    model = loc.Localizer(7, 4, dim=16, method=method, tau=0.1 if method == "ezvsl" else None)   # Senocak: no temperature
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
     for _ in range(300):
         grid, audio, _ = toy_batch(32)
@@ -230,13 +235,13 @@ def test_localization_scores_of_a_perfect_map_a_wrong_one_and_the_whole_image():
     sounding = np.array([[False, True, False], [True, False, False]])
     gt = loc.sounding_box_maps(scenes, sounding, 8)
     perfect = loc.localization_scores(gt.flatten(1), gt, scenes, sounding)       # the map is the box itself
-    assert perfect["cIoU@0.5 (size)"] == 1 and perfect["which object"] == 1
+    assert perfect["cIoU@0.5 (oracle area)"] == 1 and perfect["which object"] == 1
     wrong = torch.zeros(2, 8, 8)
     wrong[0, :2, :2] = 1                                                            # the silent look-alike
     assert loc.localization_scores(wrong.flatten(1), gt, scenes, sounding)["which object"] == 0
     whole = loc.localization_scores(torch.ones(2, 8, 8, dtype=torch.bool), gt)
     assert whole["cIoU@0.5"] == 0 and "which object" not in whole                 # cIoU = box area: 9/64 and 16/64
-    assert whole["AUC"] == whole["AUC (size)"] == pytest.approx(success_auc([9 / 64, 16 / 64]))
+    assert whole["AUC"] == whole["AUC (oracle area)"] == pytest.approx(success_auc([9 / 64, 16 / 64]))
 
 
 def test_pixel_shares_say_where_the_marked_pixels_lie():
@@ -244,7 +249,34 @@ def test_pixel_shares_say_where_the_marked_pixels_lie():
     sounding = np.array([[False, True, False], [True, False, False]])
     kept = torch.zeros(2, 8, 8, dtype=torch.bool)
     kept[0, 0, 0] = kept[0, 7, 7] = kept[0, 4, 0] = kept[1, 3, 3] = True    # silent object, sounding, background, sounding
-    assert loc.pixel_shares(kept, scenes, sounding) == {"sounding object": 0.5, "silent objects": 0.25, "background": 0.25}
+    assert loc.pixel_shares(kept, scenes, sounding) == {"sounding object": 0.5, "silent objects": 0.25, "background": 0.25,
+                                                        "in the sounding box": 0.5}   # square objects: box = mask
+    # a shape that does not fill its box: the box's corners are background, yet the protocol counts them
+    scenes.mask[1, 0] = False
+    scenes.mask[1, 0, 2:6, 2] = scenes.mask[1, 0, 5, 2:6] = True                 # an L in the box rows 2-5, cols 2-5
+    one = torch.zeros(2, 8, 8, dtype=torch.bool)
+    one[1, 2, 5] = True                                                            # the box's empty top-right corner
+    assert loc.pixel_shares(one, scenes, sounding) == {"sounding object": 0.0, "silent objects": 0.0, "background": 1.0,
+                                                       "in the sounding box": 1.0}
+    base = loc.pixel_shares(torch.ones(2, 8, 8, dtype=torch.bool), scenes, sounding)   # base rates over both images
+    assert base["in the sounding box"] == pytest.approx((9 + 16) / 128)
+    assert base["sounding object"] == pytest.approx((9 + 7) / 128) and base["silent objects"] == pytest.approx(4 / 128)
+
+
+def test_a_perfect_map_reaches_the_median_rule_ceiling_and_no_more():
+    gt = torch.zeros(3, 16, 16)
+    gt[0, 2:6, 3:7] = 1                 # 16 of 256 pixels: ceiling 16 / 128
+    gt[1, 0:12, 0:16] = 1               # 3/4 of the frame: the median rule can keep it all
+    gt[2, 10:14, 1:3] = gt[2, 0:2, 0:2] = 1    # two boxes
+    ceiling = loc.median_rule_ceiling(gt)
+    assert ceiling.tolist() == pytest.approx([16 / 128, 1.0, 12 / 128])
+    perfect = loc.perfect_map(gt)
+    assert (perfect[gt > 0] == 1).all() and (perfect[gt == 0] < 0).all()
+    kept = loc.binarize_at_median(perfect)
+    assert torch.allclose(ciou(kept, gt).double(), ceiling, atol=0.02)     # up to ties at the median's distance
+    scores = loc.localization_scores(perfect, gt)
+    assert scores["cIoU@0.5 (oracle area)"] == 1 and scores["AUC (oracle area)"] == pytest.approx(1.0)
+    assert scores["AUC"] == pytest.approx(success_auc(ciou(kept, gt)))
 
 
 def test_upsampling_keeps_each_cell_over_the_pixels_it_covers():
@@ -256,3 +288,15 @@ def test_upsampling_keeps_each_cell_over_the_pixels_it_covers():
     assert up[:2, :2].eq(1).all() and up[:4, :4].min() > 0.2 and up[6:, :].max() == 0
     peak = torch.nonzero(up == up.max()).float().mean(0)
     assert peak.tolist() == pytest.approx([0.5, 0.5])       # a 2x2 plateau in the corner, not the corner pixel alone
+
+
+def test_the_audio_only_baseline_is_cross_fitted_and_finds_what_the_audio_tells():
+    gen = torch.Generator().manual_seed(0)
+    noise = lambda: torch.randn(60, 40, generator=gen)     # noqa: E731 - 40 features for 120 clips: easy to overfit
+    pos, neg = loc.cross_fitted_sounding_scores(noise(), noise())
+    chance = average_precision(torch.cat([pos, neg]).numpy(), np.r_[np.ones(60), np.zeros(60)])
+    assert abs(chance - 0.5) < 0.15            # scored by a model that never saw the clip: no signal, no skill
+    louder = noise()
+    louder[:, 3] += 3.0                         # something sounds: one feature moves
+    pos, neg = loc.cross_fitted_sounding_scores(louder, noise())
+    assert average_precision(torch.cat([pos, neg]).numpy(), np.r_[np.ones(60), np.zeros(60)]) > 0.9

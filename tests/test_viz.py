@@ -279,3 +279,16 @@ def test_an_explorer_called_as_a_cells_last_line_is_shown_once(monkeypatch):
         assert len(shown) == 2
     finally:
         InteractiveShell.clear_instance()
+
+
+def test_the_attention_colour_bar_spans_the_scale_it_names():
+    from mmlearn.viz import attention_colorbar, attention_rgb
+    axes = show_images(np.full((2, 8, 8, 3), 128, np.uint8))
+    bar = attention_colorbar(axes, 0.6, label="cosine")
+    assert bar.mappable.norm.vmin == 0 and bar.mappable.norm.vmax == 0.6 and bar.ax.get_ylabel() == "cosine"
+    colours = bar.mappable.cmap(np.linspace(0, 1, 3))[:, :3]
+    grey = np.full((1, 1, 3), 128, np.uint8)
+    for value, colour in zip((0.0, 0.5, 1.0), colours):      # each end is what attention_rgb draws on mid-grey
+        drawn = attention_rgb(grey, np.array([value]), scale=1, peak=1.0)[0, 0] / 255
+        assert np.allclose(colour, drawn, atol=0.02)
+    plt.close("all")

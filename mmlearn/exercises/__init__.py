@@ -14,7 +14,7 @@ from .captioning import beam_step, soft_attention
 from .common import ExerciseFailed
 from .data import stft_magnitude
 from .gan import conditioning_augmentation, matching_aware_loss
-from .localization import audio_visual_map, ciou
+from .localization import audio_visual_map, ciou, ezvsl_loss
 from .metric_learning import infonce_loss, vse_loss
 from .separation import apply_mask, si_sdr
 from .soundnet import conv_length, distillation_loss
@@ -22,5 +22,5 @@ from .vqa import low_rank_fusion, tensor_fusion
 from .word2vec import keep_probability, sgns_loss
 
 __all__ = ["ExerciseFailed", "apply_mask", "audio_visual_map", "beam_step", "ciou", "conditioning_augmentation", "conv_length",
-           "distillation_loss", "infonce_loss", "keep_probability", "low_rank_fusion", "matching_aware_loss", "sgns_loss",
+           "distillation_loss", "ezvsl_loss", "infonce_loss", "keep_probability", "low_rank_fusion", "matching_aware_loss", "sgns_loss",
            "si_sdr", "soft_attention", "stft_magnitude", "tensor_fusion", "vse_loss"]

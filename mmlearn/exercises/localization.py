@@ -1,4 +1,4 @@
-"""Checkers for notebook 07 (sound-source localization): the audio-visual attention map and cIoU."""
+"""Checkers for notebook 07 (sound-source localization): the audio-visual attention map, EZ-VSL's loss, cIoU."""
 from __future__ import annotations
 
 import torch
@@ -48,7 +48,59 @@ def audio_visual_map(fn, exercise: str = "07.1") -> None:
     passed(exercise, "softmax over cells of ReLU(cosine) matches the reference, on vectors that are not unit length.")
 
 
-def ciou(fn, exercise: str = "07.2") -> None:
+def ezvsl_loss(fn, exercise: str = "07.2") -> None:
+    """Check fn(cells (B, L, D), audio (B, D), tau) -> scalar: EZ-VSL's multiple-instance contrastive loss, each image
+    scored against each clip through its best cell, S[i, j] = max_l <cells[i, l], audio[j]> / tau, then the
+    cross-entropy towards the diagonal over clips (rows) and over images (columns), averaged. B != L and two
+    temperatures, so that a max over the wrong axis and a misplaced tau give other values."""
+    from ..localization import ezvsl_loss as reference
+
+    gen = torch.Generator().manual_seed(0)
+    labels = torch.arange(5)
+    for b, l, d, tau in [(5, 9, 6, 0.2), (5, 7, 4, 0.07)]:
+        cells = F.normalize(torch.randn(b, l, d, generator=gen, dtype=torch.float64), dim=-1)
+        audio = F.normalize(torch.randn(b, d, generator=gen, dtype=torch.float64), dim=-1)
+        want = reference(cells, audio, tau)
+        out = call(exercise, fn, cells.clone(), audio.clone(), tau)
+        if not torch.is_tensor(out) or out.numel() != 1:
+            fail(exercise, "return one number, the loss of the batch (a 0-dim tensor).")
+        out = out.reshape(())
+        dots = torch.einsum("ild,jd->ijl", cells, audio)                      # (image, clip, cell)
+        best = dots.amax(2)
+        ce = lambda s: (F.cross_entropy(s, labels[:len(s)]), F.cross_entropy(s.T, labels[:len(s)]))  # noqa: E731
+        mean_pool, soft_pool = ce(dots.mean(2) / tau), ce(torch.logsumexp(dots / tau, 2))
+        rows, cols = ce(best / tau)
+        if close(out, sum(mean_pool) / 2) or close(out, mean_pool[0]) or close(out, mean_pool[1]):
+            fail(exercise, "that pools the cells by their mean; EZ-VSL matches an image and a clip through the "
+                           "image's *best* cell, a max over the cells (the sounding object may cover one cell of 64).")
+        if close(out, sum(soft_pool) / 2):
+            fail(exercise, "a logsumexp over the cells is a soft maximum; EZ-VSL takes the max itself (amax over L).")
+        wrong_axis = dots.amax(1) / tau                                        # max over the clips: (image, cell)
+        if close(out, F.cross_entropy(wrong_axis, labels[:b])):
+            fail(exercise, "the max runs over the cells of one image (the L axis of the (B, B, L) scores), not over the batch.")
+        if close(out, rows) or close(out, cols):
+            fail(exercise, "that is one direction only. The loss is symmetric: each image must pick its own clip "
+                           "among the batch's clips (rows of S) *and* each clip its own image (columns of S); "
+                           "average the two cross-entropies.")
+        if close(out, rows + cols):
+            fail(exercise, "average the two directions, (rows + columns) / 2, rather than adding them.")
+        if close(out, sum(ce(best)) / 2):
+            fail(exercise, "divide the scores by the temperature tau before the cross-entropy: cosines live in "
+                           "[-1, 1], too flat a softmax on their own.")
+        if close(out, sum(ce(best / tau ** 2)) / 2):
+            fail(exercise, "tau is applied twice: divide the scores by tau once.")
+        if close(out, sum(ce(best * tau)) / 2):
+            fail(exercise, "divide the scores by tau, do not multiply: a small tau sharpens the softmax.")
+        if close(out, -best.diagonal().mean() / tau) or close(out, -best.diagonal().mean()):
+            fail(exercise, "raising the own pair's score alone is not contrastive: the other clips of the batch "
+                           "are the negatives, through a cross-entropy over each row and each column of S.")
+        if not close(out, want, 1e-6):
+            fail(exercise, "wrong value: S = amax over cells of einsum('ild,jd->ijl') / tau, then "
+                           "(cross_entropy(S, arange(B)) + cross_entropy(S.T, arange(B))) / 2.")
+    passed(exercise, "max over cells, divided by tau, symmetric InfoNCE: matches the reference at two temperatures.")
+
+
+def ciou(fn, exercise: str = "07.3") -> None:
     """Check fn(pred (N, H, W) bool, gt (N, H, W) in [0, 1]) -> (N,) consensus IoU, on maps where annotators
     disagree (gt 0.5), so that it differs from the plain IoU of gt > 0."""
     from ..metrics import ciou as reference
