@@ -95,19 +95,32 @@ class ShowAndTell(nn.Module):
         self.pool = pool
         self.image = nn.Sequential(nn.Linear(feature_dim, embed_dim), nn.LayerNorm(embed_dim))
         self.embed = nn.Embedding(vocab_size, embed_dim, padding_idx=PAD)
-        self.lstm = nn.LSTMCell(embed_dim, hidden_dim)
+        # nn.LSTM rather than LSTMCell: the same cell (and the same initial weights), and with no attention to
+        # wait for, teacher forcing runs a whole caption through it in one fused call (`sequence_logits`).
+        self.lstm = nn.LSTM(embed_dim, hidden_dim, batch_first=True)
         self.dropout = nn.Dropout(dropout)
         self.out = nn.Linear(hidden_dim, vocab_size)
         self.hidden_dim = hidden_dim
 
+    def image_vector(self, features):
+        """The pooled, projected image: the LSTM's first input. (B, L, C) -> (B, embed_dim)."""
+        return self.image(features.amax(dim=1) if self.pool == "max" else features.mean(dim=1))
+
     def start(self, features):
-        zeros = features.new_zeros(len(features), self.hidden_dim)
-        pooled = features.amax(dim=1) if self.pool == "max" else features.mean(dim=1)
-        return self.lstm(self.image(pooled), (zeros, zeros))
+        _, (h, c) = self.lstm(self.image_vector(features).unsqueeze(1))      # from a zero state
+        return h[0], c[0]
 
     def step(self, features, words, state):
-        h, c = self.lstm(self.embed(words), state)
-        return self.out(self.dropout(h)), (h, c), None
+        h, c = state
+        out, (h, c) = self.lstm(self.embed(words).unsqueeze(1), (h.unsqueeze(0), c.unsqueeze(0)))
+        return self.out(self.dropout(out[:, 0])), (h[0], c[0]), None
+
+    def sequence_logits(self, features, ids):
+        """Teacher forcing in one call: the image, then <bos> w1 ... as inputs; logits (B, T-1, V) for the words
+        after <bos>, the same as `start` and T-1 `step`s. features (B, L, C), ids (B, T)."""
+        inputs = torch.cat([self.image_vector(features).unsqueeze(1), self.embed(ids[:, :-1])], dim=1)
+        out, _ = self.lstm(inputs)
+        return self.out(self.dropout(out[:, 1:]))
 
 
 def caption_loss(model, features, ids, lengths, alpha_c: float = 1.0):
@@ -116,14 +129,16 @@ def caption_loss(model, features, ids, lengths, alpha_c: float = 1.0):
 
     features (B, L, C); ids (B, T) = <bos> w1 ... wn <eos> <pad>...; lengths (B,) count <bos> and <eos>.
     """
-    state = model.start(features)
     logits, alphas = [], []
-    for t in range(ids.shape[1] - 1):
-        step_logits, state, alpha = model.step(features, ids[:, t], state)
-        logits.append(step_logits)
-        if alpha is not None:
+    if hasattr(model, "sequence_logits"):                                  # no attention: the fused LSTM
+        logits = model.sequence_logits(features, ids)
+    else:
+        state = model.start(features)
+        for t in range(ids.shape[1] - 1):
+            step_logits, state, alpha = model.step(features, ids[:, t], state)
+            logits.append(step_logits)
             alphas.append(alpha)
-    logits = torch.stack(logits, dim=1)                                    # (B, T-1, V)
+        logits = torch.stack(logits, dim=1)                                # (B, T-1, V)
     targets = ids[:, 1:].masked_fill(torch.arange(ids.shape[1] - 1, device=ids.device) >= (lengths - 1).unsqueeze(1), -100)
     loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1), ignore_index=-100)
     if alphas:

@@ -49,6 +49,22 @@ def test_captioners_overfit_a_handful_of_captions(model_class):
         assert vocab.decode(tokens[i]) == " ".join(tokenize(split.captions[i][0]))
 
 
+def test_show_and_tell_teacher_forcing_in_one_call_equals_its_steps():
+    vocab, _, features, ids, lengths = small_caption_set()
+    torch.manual_seed(0)
+    model = C.ShowAndTell(len(vocab), feature_dim=8).eval()
+    state, steps = model.start(features), []
+    for t in range(ids.shape[1] - 1):
+        logits, state, _ = model.step(features, ids[:, t], state)
+        steps.append(logits)
+    assert torch.allclose(model.sequence_logits(features, ids), torch.stack(steps, 1), atol=1e-5)
+    torch.manual_seed(0)
+    cell = torch.nn.LSTMCell(64, 256)        # nn.LSTM draws the same initial weights as the LSTMCell it replaced
+    torch.manual_seed(0)
+    lstm = torch.nn.LSTM(64, 256, batch_first=True)
+    assert torch.equal(cell.weight_ih, lstm.weight_ih_l0) and torch.equal(cell.bias_hh, lstm.bias_hh_l0)
+
+
 def test_padding_does_not_change_the_loss():
     vocab, _, features, ids, lengths = small_caption_set()
     model = C.ShowAttendTell(len(vocab), feature_dim=8, dropout=0.0)
