@@ -51,7 +51,8 @@ def audio_visual_map(fn, exercise: str = "07.1") -> None:
 def ezvsl_loss(fn, exercise: str = "07.2") -> None:
     """Check fn(cells (B, L, D), audio (B, D), tau) -> scalar: EZ-VSL's multiple-instance contrastive loss, each image
     scored against each clip through its best cell, S[i, j] = max_l <cells[i, l], audio[j]> / tau, then the
-    cross-entropy towards the diagonal over clips (rows) and over images (columns), averaged. B != L and two
+    cross-entropy towards the diagonal over clips (rows) and over images (columns), averaged (or summed, as
+    EZ-VSL's model.py does: the same loss up to a factor 2, which Adam's step size absorbs). B != L and two
     temperatures, so that a max over the wrong axis and a misplaced tau give other values."""
     from ..localization import ezvsl_loss as reference
 
@@ -82,8 +83,6 @@ def ezvsl_loss(fn, exercise: str = "07.2") -> None:
             fail(exercise, "that is one direction only. The loss is symmetric: each image must pick its own clip "
                            "among the batch's clips (rows of S) *and* each clip its own image (columns of S); "
                            "average the two cross-entropies.")
-        if close(out, rows + cols):
-            fail(exercise, "average the two directions, (rows + columns) / 2, rather than adding them.")
         if close(out, sum(ce(best)) / 2):
             fail(exercise, "divide the scores by the temperature tau before the cross-entropy: cosines live in "
                            "[-1, 1], too flat a softmax on their own.")
@@ -94,10 +93,11 @@ def ezvsl_loss(fn, exercise: str = "07.2") -> None:
         if close(out, -best.diagonal().mean() / tau) or close(out, -best.diagonal().mean()):
             fail(exercise, "raising the own pair's score alone is not contrastive: the other clips of the batch "
                            "are the negatives, through a cross-entropy over each row and each column of S.")
-        if not close(out, want, 1e-6):
+        if not (close(out, want, 1e-6) or close(out, 2 * want, 1e-6)):        # EZ-VSL's own code sums the two
             fail(exercise, "wrong value: S = amax over cells of einsum('ild,jd->ijl') / tau, then "
                            "(cross_entropy(S, arange(B)) + cross_entropy(S.T, arange(B))) / 2.")
-    passed(exercise, "max over cells, divided by tau, symmetric InfoNCE: matches the reference at two temperatures.")
+    passed(exercise, "max over cells, divided by tau, symmetric InfoNCE (averaged or summed): matches the reference "
+                    "at two temperatures.")
 
 
 def ciou(fn, exercise: str = "07.3") -> None:
