@@ -37,9 +37,10 @@ class SoftAttention(nn.Module):
 
     def forward(self, features, hidden, keys=None):
         keys = self.encoder_att(features) if keys is None else keys
-        energy = self.full_att(torch.tanh(keys + self.decoder_att(hidden).unsqueeze(1)))
-        alpha = energy.squeeze(2).softmax(dim=1)
-        return (alpha.unsqueeze(2) * features).sum(dim=1), alpha
+        scores = torch.tanh(keys + self.decoder_att(hidden).unsqueeze(1))               # (B, L, A)
+        energy = scores @ self.full_att.weight[0] + self.full_att.bias                  # full_att as one matrix-vector
+        alpha = energy.softmax(dim=1)                                                   # product: (B, L)
+        return torch.bmm(alpha.unsqueeze(1), features).squeeze(1), alpha
 
 
 class ShowAttendTell(nn.Module):

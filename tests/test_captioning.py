@@ -65,6 +65,16 @@ def test_show_and_tell_teacher_forcing_in_one_call_equals_its_steps():
     assert torch.equal(cell.weight_ih, lstm.weight_ih_l0) and torch.equal(cell.bias_hh, lstm.bias_hh_l0)
 
 
+def test_soft_attention_is_bahdanaus_formula():
+    torch.manual_seed(0)
+    attention = C.SoftAttention(8, 6, 5)
+    features, hidden = torch.randn(3, 7, 8), torch.randn(3, 6)
+    context, alpha = attention(features, hidden)
+    energy = attention.full_att(torch.tanh(attention.encoder_att(features) + attention.decoder_att(hidden)[:, None]))[..., 0]
+    want = energy.softmax(dim=1)
+    assert torch.allclose(alpha, want, atol=1e-6) and torch.allclose(context, (want[..., None] * features).sum(1), atol=1e-6)
+
+
 def test_padding_does_not_change_the_loss():
     vocab, _, features, ids, lengths = small_caption_set()
     model = C.ShowAttendTell(len(vocab), feature_dim=8, dropout=0.0)
