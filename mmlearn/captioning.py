@@ -101,7 +101,6 @@ class ShowAndTell(nn.Module):
         self.lstm = nn.LSTM(embed_dim, hidden_dim, batch_first=True)
         self.dropout = nn.Dropout(dropout)
         self.out = nn.Linear(hidden_dim, vocab_size)
-        self.hidden_dim = hidden_dim
 
     def image_vector(self, features):
         """The pooled, projected image: the LSTM's first input. (B, L, C) -> (B, embed_dim)."""

@@ -24,7 +24,7 @@ import torch.nn.functional as F
 
 from .audio import log_mel_stats, scene_sound_chunks
 from .core import grid_to_cells, progress_bar
-from .metrics import ciou, success_auc
+from .metrics import ciou, fit_linear_probe, success_auc
 from .world.scenes import Scenes
 
 
@@ -300,30 +300,18 @@ def oracle_area_ciou(maps, gt: torch.Tensor) -> torch.Tensor:
     return ciou(binarize_top(upsample(maps, gt.shape[-1]), gt.flatten(1).sum(1).long()), gt)
 
 
-def cross_fitted_sounding_scores(sounding: torch.Tensor, silent: torch.Tensor, l2: float = 1e-2):
-    """An audio-only baseline for the silent test, no image at all: a logistic regression on the clips' statistics
-    that tells "an object sounds" from "ambience alone". It is fitted on the odd-numbered clips and scores the
-    even ones, then the other way round, so no clip is scored by a model that saw it.
-    sounding, silent (N, A) -> scores (N,), (N,), higher = more likely that something sounds."""
-    x, y = torch.cat([sounding, silent]).double(), torch.cat([torch.ones(len(sounding)), torch.zeros(len(silent))]).double()
+def cross_fitted_sounding_scores(sounding: torch.Tensor, silent: torch.Tensor):
+    """An audio-only baseline for the silent test, no image at all: a logistic regression (`metrics.fit_linear_probe`)
+    on the clips' statistics that tells "an object sounds" from "ambience alone". It is fitted on the odd-numbered
+    clips and scores the even ones, then the other way round, so no clip is scored by a model that saw it.
+    sounding, silent (N, A) -> scores (N,), (N,): the logit of "sounds", higher = more likely."""
+    x = torch.cat([sounding, silent]).float()
+    y = torch.cat([torch.ones(len(sounding)), torch.zeros(len(silent))]).long()
     fold = torch.arange(len(x)) % 2
-    scores = torch.empty(len(x), dtype=torch.float64)
+    scores = torch.empty(len(x))
     for held_out in (0, 1):
-        fit_x, fit_y = x[fold != held_out], y[fold != held_out]
-        mean, std = fit_x.mean(0), fit_x.std(0).clamp_min(1e-8)
-        w = torch.zeros(x.shape[1] + 1, dtype=torch.float64, requires_grad=True)
-        optimizer = torch.optim.LBFGS([w], max_iter=200, line_search_fn="strong_wolfe")
-
-        def closure():
-            optimizer.zero_grad()
-            logits = ((fit_x - mean) / std) @ w[1:] + w[0]
-            loss = F.binary_cross_entropy_with_logits(logits, fit_y) + l2 * w[1:].square().sum()
-            loss.backward()
-            return loss
-
-        optimizer.step(closure)
-        with torch.no_grad():
-            scores[fold == held_out] = ((x[fold == held_out] - mean) / std) @ w[1:] + w[0]
+        logits = fit_linear_probe(x[fold != held_out], y[fold != held_out], n_classes=2)(x[fold == held_out])
+        scores[fold == held_out] = logits[:, 1] - logits[:, 0]
     return scores[:len(sounding)], scores[len(sounding):]
 
 

@@ -290,16 +290,25 @@ def frechet_distance(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
 
 
 # ----------------------------------------------------------------------------------------- probes
-def linear_probe(train_x, train_y, test_x, test_y, steps: int = 300, lr: float = 0.05) -> float:
-    """Accuracy on (test_x, test_y) of a logistic-regression probe trained full-batch on (train_x, train_y)."""
+def fit_linear_probe(train_x, train_y, steps: int = 300, lr: float = 0.05, n_classes: int | None = None):
+    """A logistic-regression probe trained full-batch (Adam) on (train_x (N, D), train_y (N,) class ids), the
+    features standardised with the training set's statistics. Returns logits(x): (M, D) -> (M, n_classes)."""
     mean, std = train_x.mean(0), train_x.std(0) + 1e-6
-    train_x, test_x = (train_x - mean) / std, (test_x - mean) / std
-    n_classes = int(max(train_y.max(), test_y.max())) + 1
-    probe = nn.Linear(train_x.shape[1], n_classes)
+    probe = nn.Linear(train_x.shape[1], n_classes or int(train_y.max()) + 1)
     optimizer = torch.optim.Adam(probe.parameters(), lr=lr)
+    train_x = (train_x - mean) / std
     for _ in range(steps):
         optimizer.zero_grad()
         F.cross_entropy(probe(train_x), train_y).backward()
         optimizer.step()
-    with torch.no_grad():
-        return (probe(test_x).argmax(1) == test_y).float().mean().item()
+
+    def logits(x):
+        with torch.no_grad():
+            return probe((x - mean) / std)
+    return logits
+
+
+def linear_probe(train_x, train_y, test_x, test_y, steps: int = 300, lr: float = 0.05) -> float:
+    """Accuracy on (test_x, test_y) of a logistic-regression probe trained full-batch on (train_x, train_y)."""
+    logits = fit_linear_probe(train_x, train_y, steps, lr, n_classes=int(max(train_y.max(), test_y.max())) + 1)
+    return (logits(test_x).argmax(1) == test_y).float().mean().item()
